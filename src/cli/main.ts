@@ -1,0 +1,181 @@
+import { Command, Option } from 'commander';
+import { ConfigError, describeConfig, loadConfig, type ConfigKey } from '../config.ts';
+import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
+import { ProblemError } from '../core/errors.ts';
+import { SigningKeys } from '../core/signing-keys.ts';
+import { bootstrap, openTessera, startServer, type Tessera } from '../main.ts';
+import type { PrincipalType } from '../storage/types.ts';
+
+/** The operator acting through the CLI (recorded in the audit log). */
+const CLI_ACTOR: Actor = { ...SYSTEM_ACTOR, id: 'cli' };
+
+type Flags = { json?: boolean; port?: string; baseUrl?: string; databaseUrl?: string; dataDir?: string };
+
+function configFrom(flags: Flags) {
+  const over: Partial<Record<ConfigKey, unknown>> = {};
+  if (flags.port !== undefined) over.port = flags.port;
+  if (flags.baseUrl !== undefined) over.baseUrl = flags.baseUrl;
+  if (flags.databaseUrl !== undefined) over.databaseUrl = flags.databaseUrl;
+  if (flags.dataDir !== undefined) over.dataDir = flags.dataDir;
+  return loadConfig(process.env, over);
+}
+
+function print(flags: Flags, value: unknown, human: string): void {
+  process.stdout.write(flags.json ? JSON.stringify(value) + '\n' : human + '\n');
+}
+
+/** Opens Tessera for one command, runs it and closes it again. */
+async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
+  const t = await openTessera(configFrom(flags));
+  try {
+    await bootstrap(t);
+    return await fn(t);
+  } finally {
+    await t.close();
+  }
+}
+
+const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').showHelpAfterError();
+const globalOptions = (cmd: Command) =>
+  cmd
+    .option('--json', 'print JSON')
+    .option('--database-url <url>', 'TESSERA_DATABASE_URL')
+    .option('--data-dir <dir>', 'TESSERA_DATA_DIR')
+    .option('--base-url <url>', 'TESSERA_BASE_URL');
+
+globalOptions(program.command('start').description('run the server').option('--port <port>', 'TESSERA_PORT')).action(async (flags: Flags) => {
+  const config = configFrom(flags);
+  const { app, demo } = await startServer(config, { });
+  if (demo) {
+    process.stdout.write(
+      `\nDemo tenant "demo" created. Sign in at ${config.baseUrl}/login as ${demo.adminEmail}\n` +
+        `with this one-time password (shown once; you will choose your own): ${demo.adminPassword}\n\n`,
+    );
+  }
+  app.log.info({ url: config.baseUrl, site: config.site }, 'Tessera is listening');
+  const stop = async (signal: string) => {
+    app.log.info({ signal }, 'draining and shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGTERM', () => void stop('SIGTERM'));
+  process.once('SIGINT', () => void stop('SIGINT'));
+});
+
+globalOptions(program.command('migrate').description('apply database migrations')).action(async (flags: Flags) => {
+  const t = await openTessera(configFrom(flags), { migrate: false });
+  try {
+    const applied = await t.storage.migrate();
+    print(flags, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
+  } finally {
+    await t.close();
+  }
+});
+
+const tenant = program.command('tenant').description('tenants');
+globalOptions(tenant.command('create <name>').description('create a tenant and its first tenant admin').requiredOption('--admin-email <email>', 'e-mail of the first tenant admin')).action(
+  async (name: string, flags: Flags & { adminEmail: string }) =>
+    withTessera(flags, async (t) => {
+      const r = await t.tenants.create(name, flags.adminEmail, CLI_ACTOR);
+      const out = { tenantId: r.tenantId, name: r.name, host: r.host, adminEmail: r.adminEmail, adminPassword: r.adminPassword };
+      print(flags, out, `tenant ${r.name} (${r.tenantId}) at ${r.vanityUrl}\nadmin ${r.adminEmail}, one-time password: ${r.adminPassword}`);
+    }),
+);
+globalOptions(tenant.command('list').description('list tenants')).action(async (flags: Flags) =>
+  withTessera(flags, async (t) => {
+    const views = (await t.tenants.list()).map((x) => t.tenants.view(x));
+    print(flags, views, views.map((v) => `${v.name}\t${v.tenantId}\t${v.vanityUrl}`).join('\n'));
+  }),
+);
+
+const user = program.command('user').description('users');
+globalOptions(
+  user.command('create').description('add a user to a tenant').requiredOption('--tenant <name>').requiredOption('--email <email>')
+    .addOption(new Option('--role <role>', 'tenant role').default('iam:observer').choices(['iam:tenantAdmin', 'iam:configManager', 'iam:troubleshooter', 'iam:observer'])),
+).action(async (flags: Flags & { tenant: string; email: string; role: string }) =>
+  withTessera(flags, async (t) => {
+    const r = await t.tenants.createUser(flags.tenant, flags.email, flags.role, undefined, CLI_ACTOR);
+    print(flags, { userId: r.userId, email: r.email, role: flags.role, password: r.password ?? null }, `user ${r.email} (${r.userId})${r.password ? `, one-time password: ${r.password}` : ' (existing account, added to the tenant)'}`);
+  }),
+);
+
+const principal = program.command('principal').description('service and agent principals');
+const typeOption = () => new Option('--type <type>', 'service or agent').choices(['service', 'agent']).default('service');
+globalOptions(
+  principal.command('create').description('create a principal; prints its secret once').requiredOption('--tenant <name>').requiredOption('--name <displayName>')
+    .addOption(typeOption()).option('--description <text>', 'description', '')
+    .addOption(new Option('--auth-type <method>').choices(['client_secret_basic', 'client_secret_post']).default('client_secret_basic'))
+    .option('--role <role...>', 'roles (service principals; default iam:observer)'),
+).action(async (flags: Flags & { tenant: string; name: string; type: PrincipalType; description: string; authType: 'client_secret_basic' | 'client_secret_post'; role?: string[] }) =>
+  withTessera(flags, async (t) => {
+    const ten = await t.tenants.findByName(flags.tenant);
+    const r = await t.principals.create(ten.id, flags.type, { displayName: flags.name, description: flags.description, authType: flags.authType, ...(flags.role ? { roles: flags.role } : {}) }, CLI_ACTOR);
+    print(flags, { clientId: r.id, clientSecret: r.clientSecret, tenantId: r.tenantId, tokenUrl: r.tokenUrl }, `Client ID: ${r.id}\nSecret:    ${r.clientSecret}\nTenant ID: ${r.tenantId}\nToken URL: ${r.tokenUrl}\n(the secret is shown only now)`);
+  }),
+);
+globalOptions(principal.command('list').description('list principals').requiredOption('--tenant <name>').addOption(typeOption())).action(
+  async (flags: Flags & { tenant: string; type: PrincipalType }) =>
+    withTessera(flags, async (t) => {
+      const ten = await t.tenants.findByName(flags.tenant);
+      const items = [];
+      let cursor: string | undefined;
+      do {
+        const page = await t.principals.list(ten.id, flags.type, 100, cursor);
+        items.push(...page.items);
+        cursor = page.next ?? undefined;
+      } while (cursor);
+      print(flags, items, items.map((p) => `${p.id}\t${p.authType}\t${p.displayName}${p.hasRotatedSecrets ? '\t(rotated secret active)' : ''}`).join('\n'));
+    }),
+);
+const byId = (name: string, description: string) =>
+  globalOptions(principal.command(`${name} <clientId>`).description(description).requiredOption('--tenant <name>').addOption(typeOption()));
+byId('rotate', 'issue a new secret; the old one works until --revoke-rotated-after (default P30D, at most P30D)')
+  .option('--revoke-rotated-after <duration>', 'ISO-8601 duration, e.g. P7D or P0D')
+  .action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType; revokeRotatedAfter?: string }) =>
+    withTessera(flags, async (t) => {
+      const ten = await t.tenants.findByName(flags.tenant);
+      const r = await t.principals.rotate(ten.id, flags.type, clientId, flags.revokeRotatedAfter, CLI_ACTOR);
+      print(flags, r, `New secret: ${r.clientSecret}\nThe rotated secret works until ${r.rotatedSecretExpiresAt}`);
+    }),
+  );
+byId('revoke-rotated', 'revoke rotated secrets now').action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType }) =>
+  withTessera(flags, async (t) => {
+    const ten = await t.tenants.findByName(flags.tenant);
+    const r = await t.principals.revokeRotated(ten.id, flags.type, clientId, CLI_ACTOR);
+    print(flags, r, r.message);
+  }),
+);
+byId('delete', 'delete a principal; its tokens stop working at once').action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType }) =>
+  withTessera(flags, async (t) => {
+    const ten = await t.tenants.findByName(flags.tenant);
+    await t.principals.delete(ten.id, flags.type, clientId, CLI_ACTOR);
+    print(flags, { deleted: clientId }, `deleted ${clientId}`);
+  }),
+);
+
+const keys = program.command('keys').description('signing keys');
+globalOptions(keys.command('rotate').description('publish a new signing key; it signs after TESSERA_KEY_PUBLISH_LEAD').option('--now', 'sign with the new key at once')).action(
+  async (flags: Flags & { now?: boolean }) =>
+    withTessera(flags, async (t) => {
+      const now = t.clock.now();
+      const lead = flags.now ? 0 : t.config.keyPublishLead * 1000;
+      const kid = await t.storage.transaction(async (tx) => {
+        const id = await SigningKeys.create(tx, t.sealKey, now, lead);
+        await tx.changes.append({ kind: 'signing_key', key: id, at: now });
+        await t.audit.record(tx, { action: 'signing_key.rotated', tenantId: null, actor: CLI_ACTOR, target: { type: 'signing_key', id } });
+        return id;
+      });
+      const signsFrom = new Date(now + lead).toISOString();
+      print(flags, { kid, signsFrom }, `new key ${kid} is published now and signs from ${signsFrom}`);
+    }),
+);
+
+program.command('config').description('list every configuration key with its default').action(() => {
+  for (const row of describeConfig()) process.stdout.write(`${row.env}\t${row.default}\t${row.description}\n`);
+});
+
+program.parseAsync(process.argv).catch((err: unknown) => {
+  if (err instanceof ConfigError || err instanceof ProblemError) process.stderr.write(`tessera: ${err instanceof ProblemError ? err.detail : err.message}\n`);
+  else process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(err instanceof ProblemError && err.status === 404 ? 3 : 1);
+});

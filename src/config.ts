@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
+import { Value } from '@sinclair/typebox/value';
+
+/**
+ * One configuration schema: every key with its default and description. Values come from (lowest
+ * to highest precedence) defaults, a JSON file (`TESSERA_CONFIG`), `TESSERA_*` environment
+ * variables and command-line flags. Validation runs at start-up and names the bad key.
+ */
+const Seconds = (def: number, description: string, minimum = 1) =>
+  Type.Integer({ default: def, minimum, description });
+
+export const ConfigSchema = Type.Object({
+  port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port to listen on' }),
+  host: Type.String({ default: '0.0.0.0', description: 'Interface to bind' }),
+  baseUrl: Type.String({ default: '', description: 'Public base URL and site issuer; defaults to http://localhost:{port}' }),
+  databaseUrl: Type.String({ default: 'sqlite:./data/tessera.db', description: '`sqlite:<file>` or `postgres://…`' }),
+  dataDir: Type.String({ default: './data', description: 'Directory for the SQLite file and the generated master key' }),
+  site: Type.String({ default: 'us1', pattern: '^[a-z0-9-]{1,32}$', description: 'This deployment\'s site (region) name' }),
+  sites: Type.Record(Type.String(), Type.String(), { default: {}, description: 'JSON map site → base URL of every site (this one is added)' }),
+  tenantDomain: Type.String({ default: 'localhost', pattern: '^[a-z0-9.-]+$', description: 'Tenants answer at {name}.{tenantDomain}' }),
+  masterKey: Type.String({ default: '', description: 'Master key (≥256 bits, base64url or hex); generated into {dataDir}/master.key when empty' }),
+  accessTokenTtl: Seconds(3600, 'Site-level access-token lifetime, seconds'),
+  tenantAccessTokenTtl: Seconds(3599, 'Tenant-realm (client credentials) access-token lifetime, seconds'),
+  clockSkew: Seconds(30, 'Leeway for exp/nbf checks, seconds', 0),
+  keyPublishLead: Seconds(60, 'How long a rotated-in signing key is published before it signs, seconds', 0),
+  sessionIdleTimeout: Seconds(1800, 'Console session idle timeout, seconds'),
+  sessionLifetime: Seconds(43200, 'Console session absolute lifetime, seconds'),
+  loginFailuresPerAccount: Type.Integer({ default: 5, minimum: 1, description: 'Failed sign-ins per account per window before 429' }),
+  loginFailuresPerIp: Type.Integer({ default: 50, minimum: 1, description: 'Failed sign-ins per client IP per window before 429' }),
+  loginFailureWindow: Seconds(900, 'Sign-in failure window, seconds'),
+  clientAuthFailuresPerClient: Type.Integer({ default: 10, minimum: 1, description: 'Failed client authentications per client id per window before 429' }),
+  clientAuthFailuresPerIp: Type.Integer({ default: 300, minimum: 1, description: 'Failed client authentications per IP per window before 429' }),
+  clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
+  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup and introspection endpoints' }),
+  trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses whose X-Forwarded-For is believed (JSON array or comma list)' }),
+  bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
+  ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/*, bytes' }),
+  changePollInterval: Type.Integer({ default: 200, minimum: 10, maximum: 900, description: 'How often a node reads the change log (revocations, principal changes), ms' }),
+  scopeCatalogue: Type.String({ default: '', description: 'Path of a JSON scope catalogue replacing the built-in one' }),
+  logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
+    default: 'info',
+    description: 'pino log level',
+  }),
+});
+
+export type Config = Static<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;
+
+export const envName = (key: string): string => 'TESSERA_' + key.replace(/[A-Z]/g, (c) => '_' + c).toUpperCase();
+
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+}
+
+function coerce(key: string, schema: TSchema, raw: unknown): unknown {
+  if (typeof raw !== 'string') return raw;
+  if (schema.type === 'array' && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  if (schema.type === 'object' || schema.type === 'array') {
+    try {
+      return JSON.parse(raw);
+    } catch {
+      throw new ConfigError(`${envName(key)}: not valid JSON`);
+    }
+  }
+  return Value.Convert(schema, raw);
+}
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+function checkUrl(name: string, text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name}: not an absolute URL: ${JSON.stringify(text)}`);
+  }
+  if (url.protocol !== 'https:' && !(url.protocol === 'http:' && LOOPBACK.has(url.hostname))) {
+    throw new ConfigError(`${name}: must be https (plain http only for localhost, 127.0.0.1 or [::1])`);
+  }
+  if (url.pathname !== '/' || url.search || url.hash || url.username) {
+    throw new ConfigError(`${name}: must be an origin without path, query, fragment or credentials`);
+  }
+}
+
+/**
+ * Builds the configuration from defaults, file, environment and flags; throws ConfigError naming
+ * the first bad key.
+ */
+export function loadConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+): Config {
+  const merged: Record<string, unknown> = {};
+  const file = env.TESSERA_CONFIG;
+  if (file) {
+    try {
+      Object.assign(merged, JSON.parse(readFileSync(file, 'utf8')));
+    } catch (e) {
+      throw new ConfigError(`TESSERA_CONFIG: cannot read ${file}: ${(e as Error).message}`);
+    }
+  }
+  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
+    const fromEnv = env[envName(key)];
+    const raw = flags[key as ConfigKey] ?? fromEnv ?? merged[key];
+    if (raw === undefined || raw === '') {
+      merged[key] = structuredClone((schema as TSchema).default);
+      continue;
+    }
+    merged[key] = coerce(key, schema as TSchema, raw);
+  }
+  for (const key of Object.keys(merged)) {
+    if (!(key in ConfigSchema.properties)) throw new ConfigError(`TESSERA_CONFIG: unknown key ${JSON.stringify(key)}`);
+  }
+  const error = Value.Errors(ConfigSchema, merged).First();
+  if (error) {
+    const key = error.path.split('/')[1] ?? error.path;
+    throw new ConfigError(`${envName(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
+  }
+  const config = merged as Config;
+  if (!config.baseUrl) config.baseUrl = `http://localhost:${config.port}`;
+  config.baseUrl = config.baseUrl.replace(/\/+$/, '');
+  checkUrl(envName('baseUrl'), config.baseUrl + '/');
+  for (const [site, url] of Object.entries(config.sites)) checkUrl(`${envName('sites')}.${site}`, url.replace(/\/+$/, '') + '/');
+  config.sites = { ...config.sites, [config.site]: config.baseUrl };
+  return config;
+}
+
+/** Human-readable table of every key (used by `tessera config` and the README). */
+export function describeConfig(): Array<{ env: string; default: string; description: string }> {
+  return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
+    env: envName(key),
+    default: JSON.stringify((schema as TSchema).default),
+    description: String((schema as TSchema).description ?? ''),
+  }));
+}

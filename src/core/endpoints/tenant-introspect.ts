@@ -1,0 +1,50 @@
+import type { CredentialSource } from '../client-auth.ts';
+import { checkParamLengths, requireParam } from '../params.ts';
+import { authenticateCaller, findTenant, verifyTenantToken, type RealmContext } from '../realm.ts';
+
+export type IntrospectionResponse =
+  | { active: false }
+  | {
+      active: true;
+      scope: string;
+      client_id: string;
+      sub: string;
+      aud: string;
+      iss: string;
+      exp: number;
+      iat: number;
+      jti: string;
+      token_type: 'Bearer';
+      tenant_id: string;
+    };
+
+/**
+ * POST /auth/{tenantId}/default/oauth2/introspect (RFC 7662). Anything not a live access token of
+ * this tenant — expired, revoked, foreign, garbage — is exactly `{"active":false}`.
+ */
+export async function tenantIntrospect(
+  ctx: RealmContext,
+  tenantId: string,
+  source: CredentialSource,
+  ip: string,
+): Promise<IntrospectionResponse> {
+  checkParamLengths(source.params);
+  const tenant = await findTenant(ctx, tenantId);
+  await authenticateCaller(ctx, tenant, source, ip, 'introspect_tokens');
+  const token = requireParam(source.params, 'token');
+  const claims = verifyTenantToken(ctx, tenant!, token);
+  if (!claims) return { active: false };
+  return {
+    active: true,
+    scope: claims.scope,
+    client_id: claims.client_id,
+    sub: claims.sub,
+    aud: claims.aud,
+    iss: claims.iss,
+    exp: claims.exp,
+    iat: claims.iat,
+    jti: claims.jti,
+    token_type: 'Bearer',
+    tenant_id: claims.tenant_id,
+  };
+}

@@ -1,0 +1,40 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+
+const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
+
+/** Fixed-width base62 of a byte string (width = enough digits for any value of that length). */
+export function base62(bytes: Uint8Array): string {
+  let n = 0n;
+  for (const b of bytes) n = (n << 8n) | BigInt(b);
+  const width = Math.ceil((bytes.length * 8) / Math.log2(62));
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = BASE62[Number(n % 62n)] + out;
+    n /= 62n;
+  }
+  return out;
+}
+
+export const isBase62 = (s: string): boolean => /^[0-9A-Za-z]+$/.test(s);
+
+/** Principal client ids: `srv_` / `agt_` + 22 base62 characters (128 random bits). */
+export function newClientId(type: 'service' | 'agent'): string {
+  return (type === 'service' ? 'srv_' : 'agt_') + base62(randomBytes(16));
+}
+
+export const CLIENT_ID_PATTERN = /^(srv|agt)_[0-9A-Za-z]{22}$/;
+
+/** Opaque internal ids (secrets, audit events): 128 random bits. */
+export const newId = (): string => base62(randomBytes(16));
+
+/** Time-ordered id: 48-bit ms timestamp + 80 random bits, base62; sorts by creation time. */
+export function newSortableId(nowMs: number): string {
+  const bytes = randomBytes(16);
+  bytes.writeUIntBE(nowMs, 0, 6);
+  return base62(bytes);
+}
+
+export const newUuid = (): string => randomUUID();
+
+/** A random token of `bits` bits as base64url. */
+export const randomToken = (bits = 256): string => randomBytes(bits / 8).toString('base64url');

@@ -1,0 +1,199 @@
+import type { AuditLog } from './audit.ts';
+import type { Clock } from './clock.ts';
+import type { Cursors } from './cursor.ts';
+import { parseDuration } from './duration.ts';
+import { badRequest, notFound } from './errors.ts';
+import type { Actor } from './events.ts';
+import { newClientId, newId } from './ids.ts';
+import type { RevocationService } from './revocation-service.ts';
+import { DEFAULT_AGENT_ROLES, DEFAULT_SERVICE_ROLES, isRole } from './roles.ts';
+import { generateSecret, type SecretHasher } from './secrets.ts';
+import { tenantTokenUrl } from './urls.ts';
+import type { ClientAuthMethod, PrincipalRecord, PrincipalType, Storage, Stores } from '../storage/types.ts';
+
+export const MAX_ROTATION_OVERLAP_MS = 30 * 24 * 3600 * 1000;
+
+export interface PrincipalInput {
+  displayName: string;
+  description?: string;
+  authType: ClientAuthMethod;
+  roles?: string[];
+}
+
+/** Seed §B6 ClientResponse (+ roles). */
+export function principalView(p: PrincipalRecord, hasRotatedSecrets: boolean) {
+  return {
+    id: p.clientId,
+    displayName: p.displayName,
+    description: p.description,
+    authType: p.authType,
+    roles: p.roles,
+    hasRotatedSecrets,
+    createdAt: new Date(p.createdAt).toISOString(),
+    updatedAt: new Date(p.updatedAt).toISOString(),
+  };
+}
+export type PrincipalView = ReturnType<typeof principalView>;
+
+/**
+ * Service and agent principals: create, read, update, delete, rotate and revoke secrets. Each
+ * change is one transaction with its audit event and change-log entry, so every node (and the
+ * token hot path's cache) sees it within one poll.
+ */
+export class PrincipalService {
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      clock: Clock;
+      hasher: SecretHasher;
+      audit: AuditLog;
+      revocations: RevocationService;
+      cursors: Cursors;
+      baseUrl: string;
+    },
+  ) {}
+
+  private checkRoles(type: PrincipalType, roles: string[] | undefined): string[] {
+    if (roles === undefined) return type === 'service' ? [...DEFAULT_SERVICE_ROLES] : [...DEFAULT_AGENT_ROLES];
+    const bad = roles.find((r) => !isRole(r));
+    if (bad !== undefined) throw badRequest(`roles: unknown role ${JSON.stringify(bad)}.`);
+    if (type === 'agent' && (roles.length !== 1 || roles[0] !== 'iam:agent')) {
+      throw badRequest('roles: agent principals always hold exactly iam:agent.');
+    }
+    if (roles.length === 0) throw badRequest('roles: at least one role is required.');
+    return [...new Set(roles)];
+  }
+
+  private async load(tx: Stores, tenantId: string, type: PrincipalType, clientId: string): Promise<PrincipalRecord> {
+    const p = await tx.principals.find(clientId);
+    if (!p || p.tenantId !== tenantId || p.type !== type) throw notFound('No such principal in this tenant.');
+    return p;
+  }
+
+  private async hasRotated(tx: Stores, clientId: string): Promise<boolean> {
+    return (await tx.secrets.listUsable(clientId, this.deps.clock.now())).some((s) => s.expiresAt !== null);
+  }
+
+  async create(tenantId: string, type: PrincipalType, input: PrincipalInput, actor: Actor) {
+    const { storage, clock, hasher, audit } = this.deps;
+    const roles = this.checkRoles(type, input.roles);
+    const now = clock.now();
+    const record: PrincipalRecord = {
+      clientId: newClientId(type),
+      tenantId,
+      type,
+      displayName: input.displayName,
+      description: input.description ?? '',
+      authType: input.authType,
+      roles,
+      createdAt: now,
+      updatedAt: now,
+      deletedAt: null,
+    };
+    const clientSecret = generateSecret('clientSecret');
+    await storage.transaction(async (tx) => {
+      await tx.principals.insert(record);
+      await tx.secrets.insert({ id: newId(), clientId: record.clientId, hash: hasher.hash(clientSecret), createdAt: now, expiresAt: null, revokedAt: null });
+      await tx.changes.append({ kind: 'principal', key: record.clientId, at: now });
+      await audit.record(tx, { action: 'principal.created', tenantId, actor, target: { type: `${type}_principal`, id: record.clientId }, details: { displayName: record.displayName, authType: record.authType, roles } });
+    });
+    return { ...principalView(record, false), clientSecret, tenantId, tokenUrl: tenantTokenUrl(this.deps.baseUrl, tenantId) };
+  }
+
+  async get(tenantId: string, type: PrincipalType, clientId: string): Promise<PrincipalView> {
+    const p = await this.load(this.deps.storage, tenantId, type, clientId);
+    return principalView(p, await this.hasRotated(this.deps.storage, clientId));
+  }
+
+  async list(tenantId: string, type: PrincipalType, max: number, cursor?: string) {
+    const { storage, cursors } = this.deps;
+    const scope = `principals:${tenantId}:${type}`;
+    const after = cursor === undefined ? undefined : cursors.decode<{ createdAt: number; clientId: string }>(scope, cursor);
+    if (after !== undefined && (typeof after.createdAt !== 'number' || typeof after.clientId !== 'string')) throw badRequest('The cursor parameter is not a cursor of this list.');
+    const rows = await storage.principals.list({ tenantId, type, limit: max + 1, ...(after ? { after } : {}) });
+    const page = rows.slice(0, max);
+    const items = await Promise.all(page.map(async (p) => principalView(p, await this.hasRotated(storage, p.clientId))));
+    const last = page[page.length - 1];
+    const next = rows.length > max && last ? cursors.encode(scope, { createdAt: last.createdAt, clientId: last.clientId }) : null;
+    return { items, next };
+  }
+
+  async update(tenantId: string, type: PrincipalType, clientId: string, input: PrincipalInput, actor: Actor): Promise<PrincipalView> {
+    const { storage, clock, audit } = this.deps;
+    const now = clock.now();
+    return storage.transaction(async (tx) => {
+      const current = await this.load(tx, tenantId, type, clientId);
+      const roles = input.roles === undefined ? current.roles : this.checkRoles(type, input.roles);
+      const patch = { displayName: input.displayName, description: input.description ?? current.description, authType: input.authType, roles };
+      const updated = await tx.principals.update(clientId, patch, now);
+      if (!updated) throw notFound('No such principal in this tenant.');
+      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
+      await audit.record(tx, { action: 'principal.updated', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: patch });
+      return principalView(updated, await this.hasRotated(tx, clientId));
+    });
+  }
+
+  /** Deletes at once: new token requests fail and every token it holds becomes inactive. */
+  async delete(tenantId: string, type: PrincipalType, clientId: string, actor: Actor): Promise<void> {
+    const { storage, clock, audit, revocations } = this.deps;
+    const now = clock.now();
+    const applies = await storage.transaction(async (tx) => {
+      await this.load(tx, tenantId, type, clientId);
+      const secrets = await tx.secrets.listUnrevoked(clientId);
+      await tx.secrets.revoke(secrets.map((s) => s.id), now);
+      await tx.principals.markDeleted(clientId, now);
+      const done = await Promise.all(secrets.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
+      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
+      await audit.record(tx, { action: 'principal.deleted', tenantId, actor, target: { type: `${type}_principal`, id: clientId } });
+      return done;
+    });
+    for (const apply of applies) apply();
+  }
+
+  /**
+   * Issues a new current secret; the previous one keeps working until now + `revokeRotatedAfter`
+   * (default and maximum P30D; P0D ends it, and its tokens, at once). A secret rotated earlier is
+   * revoked: at most two secrets are ever usable.
+   */
+  async rotate(tenantId: string, type: PrincipalType, clientId: string, revokeRotatedAfter: string | undefined, actor: Actor) {
+    const { storage, clock, hasher, audit, revocations } = this.deps;
+    const overlap = revokeRotatedAfter === undefined ? MAX_ROTATION_OVERLAP_MS : parseDuration(revokeRotatedAfter);
+    if (overlap === undefined) throw badRequest('revokeRotatedAfter: not an ISO-8601 duration such as P30D, PT12H or P0D.');
+    if (overlap > MAX_ROTATION_OVERLAP_MS) throw badRequest('revokeRotatedAfter: at most P30D.');
+    const now = clock.now();
+    const clientSecret = generateSecret('clientSecret');
+    const expiresAt = now + overlap;
+    const applies = await storage.transaction(async (tx) => {
+      await this.load(tx, tenantId, type, clientId);
+      const unrevoked = await tx.secrets.listUnrevoked(clientId);
+      const current = unrevoked.filter((s) => s.expiresAt === null);
+      const ending = overlap === 0 ? unrevoked : unrevoked.filter((s) => s.expiresAt !== null);
+      if (overlap > 0) for (const s of current) await tx.secrets.setExpiry(s.id, expiresAt);
+      await tx.secrets.revoke(ending.map((s) => s.id), now);
+      const done = await Promise.all(ending.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
+      await tx.secrets.insert({ id: newId(), clientId, hash: hasher.hash(clientSecret), createdAt: now, expiresAt: null, revokedAt: null });
+      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
+      await audit.record(tx, { action: 'secret.rotated', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: { revokeRotatedAfter: revokeRotatedAfter ?? 'P30D' } });
+      return done;
+    });
+    for (const apply of applies) apply();
+    return { clientId, clientSecret, rotatedSecretExpiresAt: new Date(expiresAt).toISOString() };
+  }
+
+  /** Revokes every rotated secret now, and the tokens minted with them. */
+  async revokeRotated(tenantId: string, type: PrincipalType, clientId: string, actor: Actor) {
+    const { storage, clock, audit, revocations } = this.deps;
+    const now = clock.now();
+    const applies = await storage.transaction(async (tx) => {
+      await this.load(tx, tenantId, type, clientId);
+      const rotated = (await tx.secrets.listUnrevoked(clientId)).filter((s) => s.expiresAt !== null);
+      await tx.secrets.revoke(rotated.map((s) => s.id), now);
+      const done = await Promise.all(rotated.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
+      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
+      await audit.record(tx, { action: 'secret.rotated_revoked', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: { count: rotated.length } });
+      return done;
+    });
+    for (const apply of applies) apply();
+    return { status: 'OK', message: 'All rotated client secrets have been revoked.' };
+  }
+}

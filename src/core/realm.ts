@@ -1,0 +1,99 @@
+import type { Config } from '../config.ts';
+import type { Clock } from './clock.ts';
+import { CLIENT_AUTH_FAILED, extractCredentials, type AuthFailureLimits, type CredentialSource } from './client-auth.ts';
+import type { Directory } from './directory.ts';
+import { InsufficientScope, InvalidClient } from './errors.ts';
+import { CLIENT_ID_PATTERN } from './ids.ts';
+import type { ScopeCatalogue } from './scopes.ts';
+import { isWellFormedSecret, type SecretHasher } from './secrets.ts';
+import type { SigningKeys } from './signing-keys.ts';
+import type { AccessTokenClaims } from './tokens/jwt.ts';
+import type { RevocationService } from './revocation-service.ts';
+import type { AccessTokenVerifier } from './tokens/verifier.ts';
+import { tenantIssuer, UUID_PATTERN } from './urls.ts';
+import type { PrincipalRecord, TenantRecord } from '../storage/types.ts';
+
+/** What the tenant-realm endpoints need; built once in main.ts. */
+export interface RealmContext {
+  config: Pick<Config, 'baseUrl' | 'tenantDomain' | 'tenantAccessTokenTtl' | 'clockSkew'>;
+  clock: Clock;
+  directory: Directory;
+  hasher: SecretHasher;
+  keys: SigningKeys;
+  scopes: ScopeCatalogue;
+  limits: AuthFailureLimits;
+  verifier: AccessTokenVerifier;
+  revocations: RevocationService;
+}
+
+export interface AuthenticatedPrincipal {
+  principal: PrincipalRecord;
+  /** The secret that authenticated: every token minted with it names it as its grant. */
+  secretId: string;
+}
+
+/** The tenant a realm URL names, or undefined (unknown tenants get the unknown-client answer). */
+export async function findTenant(ctx: RealmContext, tenantId: string): Promise<TenantRecord | undefined> {
+  return UUID_PATTERN.test(tenantId) ? ctx.directory.tenant(tenantId) : undefined;
+}
+
+/**
+ * Client authentication of a principal at its tenant's realm: format and checksum first (no
+ * lookup for garbage), then the cached principal, its registered method and a constant-time
+ * comparison with each usable secret. Every failure looks the same (CA-1, MT-2).
+ */
+export async function authenticatePrincipal(
+  ctx: RealmContext,
+  tenant: TenantRecord | undefined,
+  source: CredentialSource,
+  ip: string,
+): Promise<AuthenticatedPrincipal> {
+  const creds = extractCredentials(source);
+  const usedBasic = creds.method === 'client_secret_basic';
+  ctx.limits.check(creds.clientId, ip);
+  const fail = (): never => {
+    ctx.limits.fail(creds.clientId, ip);
+    throw new InvalidClient(CLIENT_AUTH_FAILED, usedBasic);
+  };
+  if (!tenant || !CLIENT_ID_PATTERN.test(creds.clientId) || !isWellFormedSecret('clientSecret', creds.secret)) return fail();
+  const cached = await ctx.directory.principal(creds.clientId);
+  if (!cached || cached.principal.tenantId !== tenant.id || cached.principal.authType !== creds.method) return fail();
+  const now = ctx.clock.now();
+  const secret = cached.secrets.find(
+    (s) => s.revokedAt === null && (s.expiresAt === null || s.expiresAt > now) && ctx.hasher.matches(creds.secret, s.hash),
+  );
+  if (!secret) return fail();
+  return { principal: cached.principal, secretId: secret.id };
+}
+
+/**
+ * The caller of introspection or revocation: a bearer access token of this tenant, or a principal's
+ * client credentials; either way it must hold `scope`.
+ */
+export async function authenticateCaller(
+  ctx: RealmContext,
+  tenant: TenantRecord | undefined,
+  source: CredentialSource,
+  ip: string,
+  scope: string,
+): Promise<{ clientId: string }> {
+  const header = source.authorization;
+  if (header !== undefined && /^bearer /i.test(header)) {
+    const token = header.slice(7).trim();
+    const result = tenant ? ctx.verifier.verify(token, { issuer: tenantIssuer(ctx.config.baseUrl, tenant.id) }) : undefined;
+    if (!result?.ok || result.claims.tenant_id !== tenant!.id) throw new InvalidClient(CLIENT_AUTH_FAILED);
+    if (!result.claims.scope.split(' ').includes(scope)) throw new InsufficientScope(`The token lacks the ${scope} scope.`);
+    return { clientId: result.claims.client_id };
+  }
+  const { principal } = await authenticatePrincipal(ctx, tenant, source, ip);
+  if (!ctx.scopes.tenantScopesFor(principal.roles).includes(scope)) {
+    throw new InsufficientScope(`The principal lacks the ${scope} scope.`);
+  }
+  return { clientId: principal.clientId };
+}
+
+/** Verifies a token presented for introspection or revocation within one tenant. */
+export function verifyTenantToken(ctx: RealmContext, tenant: TenantRecord, token: string): AccessTokenClaims | undefined {
+  const result = ctx.verifier.verify(token, { issuer: tenantIssuer(ctx.config.baseUrl, tenant.id) });
+  return result.ok && result.claims.tenant_id === tenant.id ? result.claims : undefined;
+}

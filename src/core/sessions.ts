@@ -1,0 +1,117 @@
+import { createHmac } from 'node:crypto';
+import type { AuditLog } from './audit.ts';
+import type { Clock } from './clock.ts';
+import { badRequest, TooManyRequests } from './errors.ts';
+import { randomToken } from './ids.ts';
+import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import type { FailureLimiter } from './rate-limiter.ts';
+import { safeEqual } from './secrets.ts';
+import type { MembershipRecord, SessionRecord, Storage, UserRecord } from '../storage/types.ts';
+
+export interface SessionContext {
+  session: SessionRecord;
+  user: UserRecord;
+  membership: MembershipRecord;
+}
+
+export type SignInResult =
+  | { ok: true; sessionId: string; user: UserRecord }
+  | { ok: false };
+
+/**
+ * Console sessions: opaque 256-bit ids kept server-side as keyed hashes, idle and absolute
+ * timeouts, a CSRF token derived from the session, and sign-in throttled per account and per IP
+ * (failures only; the window lapses by itself).
+ */
+export class SessionService {
+  constructor(
+    private readonly deps: {
+      storage: Storage;
+      clock: Clock;
+      audit: AuditLog;
+      key: Buffer;
+      idleMs: number;
+      lifetimeMs: number;
+      perAccount: FailureLimiter;
+      perIp: FailureLimiter;
+    },
+  ) {}
+
+  private hashId(sessionId: string): string {
+    return createHmac('sha256', this.deps.key).update(`session:${sessionId}`).digest('hex');
+  }
+
+  csrfToken(sessionId: string): string {
+    return createHmac('sha256', this.deps.key).update(`csrf:${sessionId}`).digest('base64url');
+  }
+
+  checkCsrf(sessionId: string, presented: string | undefined): boolean {
+    return presented !== undefined && safeEqual(presented, this.csrfToken(sessionId), this.deps.key);
+  }
+
+  async signIn(rawEmail: string, password: string, ip: string): Promise<SignInResult> {
+    const { storage, clock, audit, perAccount, perIp } = this.deps;
+    const email = rawEmail.trim().toLowerCase();
+    const wait = Math.max(perAccount.retryAfter(email), perIp.retryAfter(ip));
+    if (wait > 0) throw new TooManyRequests(wait);
+    const user = email.length <= 320 ? await storage.users.findByEmail(email) : undefined;
+    const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
+    const memberships = user && valid && user.disabledAt === null ? await storage.users.listMemberships(user.id) : [];
+    const membership = memberships[0];
+    if (!user || !membership) {
+      perAccount.fail(email);
+      perIp.fail(ip);
+      await storage.transaction((tx) =>
+        audit.record(tx, { action: 'session.sign_in_failed', tenantId: null, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure', details: { email } }),
+      );
+      return { ok: false };
+    }
+    const sessionId = randomToken(256);
+    const now = clock.now();
+    await storage.transaction(async (tx) => {
+      await tx.sessions.insert({ idHash: this.hashId(sessionId), userId: user.id, tenantId: membership.tenantId, createdAt: now, lastSeenAt: now, expiresAt: now + this.deps.lifetimeMs });
+      await audit.record(tx, { action: 'session.signed_in', tenantId: membership.tenantId, actor: { type: 'user', id: user.id, ip } });
+    });
+    return { ok: true, sessionId, user };
+  }
+
+  /** The live session for a cookie value, or undefined (expired, idle, signed out, user disabled). */
+  async resolve(sessionId: string | undefined): Promise<SessionContext | undefined> {
+    if (!sessionId || sessionId.length > 64) return undefined;
+    const { storage, clock } = this.deps;
+    const idHash = this.hashId(sessionId);
+    const session = await storage.sessions.find(idHash);
+    const now = clock.now();
+    if (!session || session.expiresAt <= now || session.lastSeenAt + this.deps.idleMs <= now) return undefined;
+    const user = await storage.users.findById(session.userId);
+    if (!user || user.disabledAt !== null) return undefined;
+    const membership = await storage.users.findMembership(session.tenantId, user.id);
+    if (!membership) return undefined;
+    if (now - session.lastSeenAt > 30_000) await storage.sessions.touch(idHash, now);
+    return { session, user, membership };
+  }
+
+  async signOut(sessionId: string, ip: string): Promise<void> {
+    const { storage, audit } = this.deps;
+    const ctx = await this.resolve(sessionId);
+    await storage.transaction(async (tx) => {
+      await tx.sessions.delete(this.hashId(sessionId));
+      if (ctx) await audit.record(tx, { action: 'session.signed_out', tenantId: ctx.session.tenantId, actor: { type: 'user', id: ctx.user.id, ip } });
+    });
+  }
+
+  /** Changes the password (checked against the current one) and ends the user's other sessions. */
+  async changePassword(ctx: SessionContext, current: string, next: string, ip: string): Promise<void> {
+    if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest('current password: incorrect.');
+    const problem = passwordProblem(next);
+    if (problem) throw badRequest(`new password: ${problem}`);
+    if (next === current) throw badRequest('new password: must differ from the current one.');
+    const { storage, clock, audit } = this.deps;
+    const hash = await hashPassword(next);
+    await storage.transaction(async (tx) => {
+      await tx.users.setPassword(ctx.user.id, hash, false, clock.now());
+      await tx.sessions.deleteForUser(ctx.user.id, ctx.session.idHash);
+      await audit.record(tx, { action: 'user.password_changed', tenantId: ctx.session.tenantId, actor: { type: 'user', id: ctx.user.id, ip }, target: { type: 'user', id: ctx.user.id } });
+    });
+  }
+}

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
+import formbody from '@fastify/formbody';
+import cookie from '@fastify/cookie';
+import rateLimit from '@fastify/rate-limit';
+import swagger from '@fastify/swagger';
+import type { Tessera } from '../main.ts';
+import './families.ts';
+import { errorHandler } from './error-handler.ts';
+import { securityHeaders } from './security-headers.ts';
+import { healthRoutes } from './routes/health.ts';
+import { lookupRoutes } from './routes/lookup.ts';
+import { realmRoutes } from './routes/realm.ts';
+import { siteRoutes } from './routes/site.ts';
+import { sessionRoutes } from './routes/session.ts';
+import { principalRoutes } from './routes/principals.ts';
+import { auditRoutes } from './routes/audit.ts';
+import { monitorRoutes } from '../resource/monitors.ts';
+import { ingestRoutes } from '../resource/ingest.ts';
+
+const SENSITIVE_QUERY = /^(client_secret|code|code_verifier|refresh_token|access_token|token|password|state)$/i;
+
+/** Logs the path and query keys only; values of sensitive keys never reach a log line (IN-5). */
+function logUrl(url: string): string {
+  const q = url.indexOf('?');
+  if (q < 0) return url;
+  const params = new URLSearchParams(url.slice(q + 1));
+  const shown = [...params.keys()].map((k) => (SENSITIVE_QUERY.test(k) ? `${k}=[REDACTED]` : `${k}=${params.get(k)}`));
+  return `${url.slice(0, q)}?${shown.join('&')}`;
+}
+
+export const LOG_REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  'req.headers["dd-api-key"]',
+  'res.headers["set-cookie"]',
+  '*.client_secret',
+  '*.clientSecret',
+  '*.code',
+  '*.code_verifier',
+  '*.refresh_token',
+  '*.access_token',
+  '*.token',
+  '*.password',
+];
+
+/** Builds the Fastify app: plugins, hooks, the error handler and every route family. */
+export async function buildApp(t: Tessera): Promise<FastifyInstance> {
+  const { config } = t;
+  const app = Fastify({
+    logger: {
+      level: config.logLevel,
+      redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
+      serializers: {
+        req: (req: FastifyRequest) => ({ method: req.method, url: logUrl(req.url), remoteAddress: req.ip }),
+      },
+    },
+    genReqId: () => randomUUID(),
+    requestIdHeader: false,
+    trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
+    bodyLimit: config.bodyLimit,
+    onProtoPoisoning: 'remove',
+    onConstructorPoisoning: 'remove',
+    return503OnClosing: true,
+    ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
+    routerOptions: { ignoreTrailingSlash: false },
+  });
+  app.decorate('tessera', t);
+  app.setErrorHandler(errorHandler);
+  app.setNotFoundHandler((request, reply) => {
+    const wantsHtml = (request.headers.accept ?? '').includes('text/html');
+    if (wantsHtml) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><h1>Not found</h1>');
+    return reply.code(404).send({ message: 'Not found' });
+  });
+  securityHeaders(app, config);
+  await app.register(formbody);
+  await app.register(cookie);
+  await app.register(rateLimit, {
+    global: false,
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) => ({
+      statusCode: 429,
+      code: 'FST_RATE_LIMITED',
+      message: `Too many requests; retry in ${Math.ceil(context.ttl / 1000)} seconds.`,
+    }),
+  });
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.1.0',
+      info: { title: 'Tessera', version: '0.1.0', description: 'OAuth 2.0 authorization server and developer platform for multi-tenant SaaS APIs' },
+      servers: [{ url: config.baseUrl }],
+      components: {
+        securitySchemes: {
+          session: { type: 'apiKey', in: 'cookie', name: 'tessera_session', description: 'Console session; unsafe methods also need the X-CSRF-Token header' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+        },
+      },
+    },
+  });
+  app.get('/openapi.json', { schema: { hide: true }, config: { family: 'plain' } }, () => app.swagger());
+  app.addHook('onClose', async () => t.close());
+
+  await app.register(healthRoutes);
+  await app.register(lookupRoutes);
+  await app.register(realmRoutes);
+  await app.register(siteRoutes);
+  await app.register(sessionRoutes);
+  await app.register(principalRoutes);
+  await app.register(auditRoutes);
+  await app.register(monitorRoutes);
+  await app.register(ingestRoutes);
+  await app.ready();
+  return app;
+}
+
+declare module 'fastify' {
+  interface FastifyInstance {
+    tessera: Tessera;
+  }
+}

@@ -1,0 +1,17 @@
+/**
+ * Every route belongs to one family, which decides the shape of its errors:
+ * - `oauth`: RFC 6749 §5.2 `{"error","error_description"}`
+ * - `problem`: RFC 7807 problem JSON (management API)
+ * - `datadog`: Datadog's `{"errors":[…]}` envelope (built-in observability API)
+ * - `html`: a server-rendered error page (login, console)
+ * - `plain`: small JSON `{"message"}` bodies (lookup, health)
+ */
+export type RouteFamily = 'oauth' | 'problem' | 'datadog' | 'html' | 'plain';
+
+declare module 'fastify' {
+  interface FastifyContextConfig {
+    family?: RouteFamily;
+    /** Responses must not be cached (TH-2). */
+    noStore?: boolean;
+  }
+}

@@ -1,0 +1,102 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { badRequest } from '../../core/errors.ts';
+import type { PrincipalInput } from '../../core/principals.ts';
+import type { Role } from '../../core/roles.ts';
+import type { PrincipalType } from '../../storage/types.ts';
+import { requireMember } from '../session-auth.ts';
+
+const AuthType = Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')]);
+const RoleName = Type.String({ maxLength: 64 });
+
+const ClientRequest = Type.Object(
+  {
+    displayName: Type.String({ minLength: 1, maxLength: 100 }),
+    description: Type.Optional(Type.String({ maxLength: 1000 })),
+    authType: AuthType,
+    roles: Type.Optional(Type.Array(RoleName, { minItems: 1, maxItems: 5 })),
+  },
+  { additionalProperties: false },
+);
+
+const Client = Type.Object(
+  {
+    id: Type.String(),
+    displayName: Type.String(),
+    description: Type.String(),
+    authType: AuthType,
+    roles: Type.Array(Type.String()),
+    hasRotatedSecrets: Type.Boolean(),
+    createdAt: Type.String({ format: 'date-time' }),
+    updatedAt: Type.String({ format: 'date-time' }),
+  },
+  { additionalProperties: false },
+);
+
+const ClientCreated = Type.Composite([Client, Type.Object({ clientSecret: Type.String(), tenantId: Type.String(), tokenUrl: Type.String() })], { additionalProperties: false });
+const ClientList = Type.Object({ items: Type.Array(Client), next: Type.Union([Type.String(), Type.Null()]) }, { additionalProperties: false });
+const RotationRequest = Type.Object({ revokeRotatedAfter: Type.Optional(Type.String({ maxLength: 32 })) }, { additionalProperties: false });
+const Credentials = Type.Object({ clientId: Type.String(), clientSecret: Type.String(), rotatedSecretExpiresAt: Type.String({ format: 'date-time' }) }, { additionalProperties: false });
+const RevokeSecretResponse = Type.Object({ status: Type.String(), message: Type.String() }, { additionalProperties: false });
+const Problem = Type.Object({ type: Type.String(), title: Type.String(), status: Type.Integer(), detail: Type.String(), instance: Type.String() });
+const ListQuery = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 512 })), max: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })) }, { additionalProperties: false });
+const IdParams = Type.Object({ clientId: Type.String({ maxLength: 64 }) });
+
+const errors = { 400: Problem, 401: Problem, 403: Problem, 404: Problem };
+
+/**
+ * Principal management (seed §B6) at /administration/v1beta/clients/{services|agents}. Service
+ * principals need a tenant admin; agent principals a config manager or tenant admin (MG-1).
+ */
+export async function principalRoutes(app: FastifyInstance): Promise<void> {
+  const t = app.tessera;
+  const kinds: Array<{ path: string; type: PrincipalType; writer: Role; tag: string }> = [
+    { path: 'services', type: 'service', writer: 'iam:tenantAdmin', tag: 'service principals' },
+    { path: 'agents', type: 'agent', writer: 'iam:configManager', tag: 'agent principals' },
+  ];
+  const config = { family: 'problem' as const, noStore: true };
+  const security = [{ session: [] }];
+
+  for (const { path, type, writer, tag } of kinds) {
+    const base = `/administration/v1beta/clients/${path}`;
+    const tags = [tag];
+
+    app.get<{ Querystring: Static<typeof ListQuery> }>(base, { config, schema: { summary: `List ${tag}`, tags, security, querystring: ListQuery, response: { 200: ClientList, ...errors } } }, async (request) => {
+      const member = await requireMember(t, request, 'iam:observer');
+      const max = request.query.max === undefined ? 100 : Number(request.query.max);
+      if (max < 1 || max > 100) throw badRequest('max: must be between 1 and 100.');
+      return t.principals.list(member.tenantId, type, max, request.query.cursor);
+    });
+
+    app.post<{ Body: Static<typeof ClientRequest> }>(base, { config, schema: { summary: `Create a ${tag.slice(0, -1)}; the secret is shown only here`, tags, security, body: ClientRequest, response: { 201: ClientCreated, ...errors } } }, async (request, reply) => {
+      const member = await requireMember(t, request, writer);
+      return reply.code(201).send(await t.principals.create(member.tenantId, type, request.body as PrincipalInput, member.actor));
+    });
+
+    app.get<{ Params: Static<typeof IdParams> }>(`${base}/:clientId`, { config, schema: { summary: `Read a ${tag.slice(0, -1)}`, tags, security, params: IdParams, response: { 200: Client, ...errors } } }, async (request) => {
+      const member = await requireMember(t, request, 'iam:observer');
+      return t.principals.get(member.tenantId, type, request.params.clientId);
+    });
+
+    app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof ClientRequest> }>(`${base}/:clientId`, { config, schema: { summary: `Update name, description, auth type (and roles)`, tags, security, params: IdParams, body: ClientRequest, response: { 200: Client, ...errors } } }, async (request) => {
+      const member = await requireMember(t, request, writer);
+      return t.principals.update(member.tenantId, type, request.params.clientId, request.body as PrincipalInput, member.actor);
+    });
+
+    app.delete<{ Params: Static<typeof IdParams> }>(`${base}/:clientId`, { config, schema: { summary: `Delete at once: its tokens stop working`, tags, security, params: IdParams, response: { 204: Type.Null(), ...errors } } }, async (request, reply) => {
+      const member = await requireMember(t, request, writer);
+      await t.principals.delete(member.tenantId, type, request.params.clientId, member.actor);
+      return reply.code(204).send();
+    });
+
+    app.post<{ Params: Static<typeof IdParams>; Body: Static<typeof RotationRequest> | undefined }>(`${base}/:clientId/secret/rotate`, { config, schema: { summary: 'Rotate the secret; the old one works until rotatedSecretExpiresAt (≤ P30D)', tags, security, params: IdParams, body: RotationRequest, response: { 200: Credentials, ...errors } } }, async (request) => {
+      const member = await requireMember(t, request, writer);
+      return t.principals.rotate(member.tenantId, type, request.params.clientId, request.body?.revokeRotatedAfter, member.actor);
+    });
+
+    app.post<{ Params: Static<typeof IdParams> }>(`${base}/:clientId/secret/revokeRotated`, { config, schema: { summary: 'Revoke rotated secrets now (and their tokens)', tags, security, params: IdParams, response: { 200: RevokeSecretResponse, ...errors } } }, async (request) => {
+      const member = await requireMember(t, request, writer);
+      return t.principals.revokeRotated(member.tenantId, type, request.params.clientId, member.actor);
+    });
+  }
+}

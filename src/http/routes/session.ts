@@ -1,0 +1,114 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomToken } from '../../core/ids.ts';
+import { ProblemError, TooManyRequests } from '../../core/errors.ts';
+import { renderHomePage, renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
+import { cookieOptions, loginCookieName, redirect, sameOrigin, sessionCookieName } from '../session-auth.ts';
+import type { Tessera } from '../../main.ts';
+
+/** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
+export function safeNext(next: unknown): string {
+  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || /[\x00-\x1f]/.test(next)) return '/console';
+  return next;
+}
+
+const html = { family: 'html' as const };
+type Form = Record<string, string | undefined>;
+
+async function currentSession(t: Tessera, request: FastifyRequest) {
+  const sessionId = request.cookies[sessionCookieName(t)];
+  const ctx = await t.sessions.resolve(sessionId);
+  return ctx && sessionId ? { ctx, sessionId } : undefined;
+}
+
+/** Sign-in, sign-out, password change and the console landing page. */
+export async function sessionRoutes(app: FastifyInstance): Promise<void> {
+  const t = app.tessera;
+
+  app.get<{ Querystring: { next?: string } }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const loginCsrf = randomToken(128);
+    reply.setCookie(loginCookieName(t), loginCsrf, cookieOptions(t, 3600));
+    return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next: safeNext(request.query.next) }));
+  });
+
+  app.post<{ Body: Form }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const body = request.body ?? {};
+    const expected = request.cookies[loginCookieName(t)];
+    const next = safeNext(body.next);
+    if (!sameOrigin(t, request) || !expected || body.csrf !== expected) {
+      throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
+    }
+    const retry = (status: number, error: string) =>
+      reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email ?? '' }));
+    try {
+      const result = await t.sessions.signIn(body.email ?? '', body.password ?? '', request.ip);
+      if (!result.ok) return retry(401, 'Incorrect email or password.');
+      const old = request.cookies[sessionCookieName(t)];
+      if (old) await t.sessions.signOut(old, request.ip);
+      reply.clearCookie(loginCookieName(t), cookieOptions(t));
+      reply.setCookie(sessionCookieName(t), result.sessionId, cookieOptions(t));
+      return redirect(reply, result.user.mustChangePassword ? '/account/password' : next);
+    } catch (e) {
+      if (e instanceof TooManyRequests) {
+        reply.header('retry-after', String(e.retryAfterSeconds));
+        return retry(429, `Too many failed sign-ins; try again in ${e.retryAfterSeconds} seconds.`);
+      }
+      throw e;
+    }
+  });
+
+  app.post<{ Body: Form }>('/logout', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const current = await currentSession(t, request);
+    if (current) {
+      if (!sameOrigin(t, request) || !t.sessions.checkCsrf(current.sessionId, request.body?.csrf)) throw new ProblemError(403, 'Forbidden', 'Missing or invalid CSRF token.');
+      await t.sessions.signOut(current.sessionId, request.ip);
+    }
+    reply.clearCookie(sessionCookieName(t), cookieOptions(t));
+    return redirect(reply, '/login');
+  });
+
+  app.get('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const current = await currentSession(t, request);
+    if (!current) return redirect(reply, '/login?next=%2Faccount%2Fpassword');
+    const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword });
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  app.post<{ Body: Form }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const current = await currentSession(t, request);
+    if (!current) return redirect(reply, '/login');
+    if (!sameOrigin(t, request) || !t.sessions.checkCsrf(current.sessionId, request.body?.csrf)) throw new ProblemError(403, 'Forbidden', 'Missing or invalid CSRF token.');
+    try {
+      await t.sessions.changePassword(current.ctx, request.body?.current ?? '', request.body?.new ?? '', request.ip);
+    } catch (e) {
+      if (!(e instanceof ProblemError) || e.status !== 400) throw e;
+      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, error: e.detail });
+      return reply.code(400).type('text/html; charset=utf-8').send(page);
+    }
+    return redirect(reply, '/console');
+  });
+
+  app.get('/console', { config: html, schema: { hide: true } }, async (request, reply) => {
+    const current = await currentSession(t, request);
+    if (!current) return redirect(reply, '/login?next=%2Fconsole');
+    if (current.ctx.user.mustChangePassword) return redirect(reply, '/account/password');
+    const tenant = await t.storage.tenants.findById(current.ctx.session.tenantId);
+    const page = renderHomePage({ csrf: t.sessions.csrfToken(current.sessionId), email: current.ctx.user.email, tenantName: tenant?.name ?? '', roles: current.ctx.membership.roles });
+    return reply.type('text/html; charset=utf-8').send(page);
+  });
+
+  app.get('/api/v2/session', {
+    config: { family: 'problem', noStore: true },
+    schema: { summary: 'The signed-in user, tenant and CSRF token for unsafe calls', tags: ['session'], security: [{ session: [] }] },
+  }, async (request, reply) => {
+    const current = await currentSession(t, request);
+    if (!current) throw new ProblemError(401, 'Unauthorized', 'Sign in first.');
+    return reply.send({
+      userId: current.ctx.user.id,
+      email: current.ctx.user.email,
+      tenantId: current.ctx.session.tenantId,
+      roles: current.ctx.membership.roles,
+      mustChangePassword: current.ctx.user.mustChangePassword,
+      csrfToken: t.sessions.csrfToken(current.sessionId),
+    });
+  });
+}

@@ -1,0 +1,45 @@
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.ts';
+
+const HTML_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+const PUBLIC_CORS = new Set(['/.well-known/oauth-authorization-server', '/oauth2/v1/jwks']);
+const isPublicDocument = (path: string) =>
+  PUBLIC_CORS.has(path) || path.startsWith('/.well-known/oauth-authorization-server/') || /^\/auth\/[^/]+\/default\/oauth2\/jwks$/.test(path);
+
+/**
+ * Headers on every response (TH-2, TH-3, TH-4, CS-4): nosniff, no referrer, HSTS behind https,
+ * a strict CSP and frame denial on HTML, no-store where the route asks for it, and CORS only on
+ * the public metadata and key documents.
+ */
+export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
+  const https = config.baseUrl.startsWith('https://');
+  app.addHook('onSend', async (request, reply, payload) => {
+    reply.header('x-content-type-options', 'nosniff');
+    reply.header('referrer-policy', 'no-referrer');
+    reply.header('x-request-id', request.id);
+    if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    const type = String(reply.getHeader('content-type') ?? '');
+    if (type.startsWith('text/html')) {
+      reply.header('content-security-policy', HTML_CSP);
+      reply.header('x-frame-options', 'DENY');
+      reply.header('cross-origin-opener-policy', 'same-origin');
+      reply.header('cache-control', 'no-store');
+    } else if (request.routeOptions.config?.noStore) {
+      reply.header('cache-control', 'no-store');
+      reply.header('pragma', 'no-cache');
+    }
+    const path = request.url.split('?')[0]!;
+    if (isPublicDocument(path) && request.method === 'GET') reply.header('access-control-allow-origin', '*');
+    return payload;
+  });
+}

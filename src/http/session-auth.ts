@@ -1,0 +1,65 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { forbidden, unauthorized } from '../core/errors.ts';
+import type { Actor } from '../core/events.ts';
+import { hasRole, type Role } from '../core/roles.ts';
+import type { SessionContext } from '../core/sessions.ts';
+import type { Tessera } from '../main.ts';
+
+export const sessionCookieName = (t: Tessera) => (t.config.baseUrl.startsWith('https://') ? '__Host-tessera_session' : 'tessera_session');
+export const loginCookieName = (t: Tessera) => (t.config.baseUrl.startsWith('https://') ? '__Host-tessera_login' : 'tessera_login');
+
+/** Cookie attributes (CS-5): HttpOnly, SameSite=Lax, Path=/, no Domain; Secure behind https. */
+export function cookieOptions(t: Tessera, maxAgeSeconds?: number) {
+  return {
+    httpOnly: true,
+    sameSite: 'lax' as const,
+    path: '/',
+    secure: t.config.baseUrl.startsWith('https://'),
+    ...(maxAgeSeconds === undefined ? {} : { maxAge: maxAgeSeconds }),
+  };
+}
+
+const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
+
+/** Same-origin check of `Origin` and `Sec-Fetch-Site` when the browser sends them (CS-7). */
+export function sameOrigin(t: Tessera, request: FastifyRequest): boolean {
+  const origin = request.headers.origin;
+  if (origin !== undefined && origin !== new URL(t.config.baseUrl).origin) return false;
+  const site = request.headers['sec-fetch-site'];
+  return site === undefined || site === 'same-origin' || site === 'none';
+}
+
+export interface Member {
+  ctx: SessionContext;
+  sessionId: string;
+  actor: Actor;
+  tenantId: string;
+}
+
+/**
+ * Authenticates a management-API or console call by its session cookie: unsafe methods also need
+ * the CSRF token (header `X-CSRF-Token` or form field `csrf`) and a same-origin request. Principals'
+ * bearer tokens are refused here (MG-2); bearer credentials are never read from cookies.
+ */
+export async function requireMember(t: Tessera, request: FastifyRequest, role: Role = 'iam:observer'): Promise<Member> {
+  if (request.headers.authorization !== undefined) {
+    const decision = await t.resource.authorize(request.headers.authorization, 'introspect_tokens', undefined);
+    if (decision.ok || decision.status === 403) throw forbidden('Principals cannot call the management API; sign in as a user.');
+    throw unauthorized();
+  }
+  const sessionId = request.cookies[sessionCookieName(t)];
+  const ctx = await t.sessions.resolve(sessionId);
+  if (!ctx || !sessionId) throw unauthorized();
+  if (UNSAFE.has(request.method)) {
+    const body = request.body as Record<string, unknown> | undefined;
+    const presented = (request.headers['x-csrf-token'] as string | undefined) ?? (typeof body?.csrf === 'string' ? body.csrf : undefined);
+    if (!sameOrigin(t, request) || !t.sessions.checkCsrf(sessionId, presented)) throw forbidden('Missing or invalid CSRF token.');
+  }
+  if (ctx.user.mustChangePassword) throw forbidden('Change your one-time password first (/account/password).');
+  if (!hasRole(ctx.membership.roles, role)) throw forbidden(`This needs the ${role} role.`);
+  return { ctx, sessionId, tenantId: ctx.session.tenantId, actor: { type: 'user', id: ctx.user.id, ip: request.ip } };
+}
+
+export function redirect(reply: FastifyReply, location: string) {
+  return reply.code(303).header('location', location).send();
+}

@@ -1,0 +1,178 @@
+import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from './config.ts';
+import { AuditLog } from './core/audit.ts';
+import { ChangeFeed } from './core/change-feed.ts';
+import { authFailureLimits } from './core/client-auth.ts';
+import { systemClock, type Clock } from './core/clock.ts';
+import { Cursors } from './core/cursor.ts';
+import { Directory } from './core/directory.ts';
+import { ProblemError } from './core/errors.ts';
+import { SYSTEM_ACTOR } from './core/events.ts';
+import { deriveKey, generateMasterKey, parseMasterKey } from './core/master-key.ts';
+import { PrincipalService } from './core/principals.ts';
+import { FailureLimiter } from './core/rate-limiter.ts';
+import type { RealmContext } from './core/realm.ts';
+import { RevocationService } from './core/revocation-service.ts';
+import { loadScopeCatalogue } from './core/scope-file.ts';
+import { SecretHasher } from './core/secrets.ts';
+import { SessionService } from './core/sessions.ts';
+import { SigningKeys } from './core/signing-keys.ts';
+import { TenantService } from './core/tenants.ts';
+import { RevocationState } from './core/tokens/revocation-state.ts';
+import { AccessTokenVerifier } from './core/tokens/verifier.ts';
+import { buildApp } from './http/app.ts';
+import { ResourceAuthenticator } from './resource/authenticator.ts';
+import { openStorage } from './storage/sql/open.ts';
+import type { Storage } from './storage/types.ts';
+
+/** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */
+export function loadMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer {
+  if (config.masterKey) return parseMasterKey(config.masterKey, 'TESSERA_MASTER_KEY');
+  const file = join(config.dataDir, 'master.key');
+  if (!existsSync(file)) {
+    mkdirSync(config.dataDir, { recursive: true });
+    writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
+    chmodSync(file, 0o600);
+  }
+  if ((statSync(file).mode & 0o077) !== 0) {
+    throw new Error(`${file}: the master key file must not be readable by group or others (chmod 600 it)`);
+  }
+  return parseMasterKey(readFileSync(file, 'utf8'), file);
+}
+
+export interface Tessera {
+  config: Config;
+  clock: Clock;
+  storage: Storage;
+  keys: SigningKeys;
+  realm: RealmContext;
+  principals: PrincipalService;
+  tenants: TenantService;
+  sessions: SessionService;
+  audit: AuditLog;
+  feed: ChangeFeed;
+  resource: ResourceAuthenticator;
+  cursors: Cursors;
+  sealKey: Buffer;
+  close(): Promise<void>;
+}
+
+/**
+ * The composition root: config → storage → core services. `openTessera` is shared by the server
+ * and the CLI; the CLI never starts the change feed's timer or an HTTP listener.
+ */
+export async function openTessera(
+  config: Config,
+  options: { clock?: Clock; migrate?: boolean; onBackgroundError?: (err: unknown) => void } = {},
+): Promise<Tessera> {
+  const clock = options.clock ?? systemClock;
+  const masterKey = loadMasterKey(config);
+  const storage = await openStorage(config.databaseUrl);
+  try {
+    if (options.migrate !== false) await storage.migrate();
+    const horizonMs = (Math.max(config.accessTokenTtl, config.tenantAccessTokenTtl) + config.clockSkew) * 1000;
+    const sealKey = deriveKey(masterKey, 'signing-key-seal');
+    const keys = new SigningKeys(sealKey, clock, horizonMs);
+    const state = new RevocationState();
+    const revocations = new RevocationService(state, clock, horizonMs);
+    const audit = new AuditLog(clock);
+    const cursors = new Cursors(deriveKey(masterKey, 'cursor'));
+    const directory = new Directory(storage, clock);
+    const hasher = new SecretHasher(deriveKey(masterKey, 'secret-hmac'));
+    const verifier = new AccessTokenVerifier(keys, state, clock, config.clockSkew);
+    const windowMs = config.clientAuthFailureWindow * 1000;
+    const realm: RealmContext = {
+      config,
+      clock,
+      directory,
+      hasher,
+      keys,
+      scopes: loadScopeCatalogue(config.scopeCatalogue),
+      limits: authFailureLimits(
+        new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerClient),
+        new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerIp),
+      ),
+      verifier,
+      revocations,
+    };
+    const loginWindow = config.loginFailureWindow * 1000;
+    const sessions = new SessionService({
+      storage,
+      clock,
+      audit,
+      key: deriveKey(masterKey, 'session'),
+      idleMs: config.sessionIdleTimeout * 1000,
+      lifetimeMs: config.sessionLifetime * 1000,
+      perAccount: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount),
+      perIp: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
+    });
+    const feed = new ChangeFeed(storage.changes, clock, config.changePollInterval, (err) => options.onBackgroundError?.(err));
+    feed.on(async (change) => {
+      if (change.kind === 'principal') directory.invalidatePrincipal(change.key);
+      else if (change.kind === 'tenant') directory.invalidateTenant(change.key);
+      else if (change.kind === 'revocation') revocations.heard(change.key);
+      else if (change.kind === 'signing_key') await keys.load(storage);
+    });
+    await keys.load(storage);
+    state.load(await storage.revocations.listLive(clock.now()));
+    const tessera: Tessera = {
+      config,
+      clock,
+      storage,
+      keys,
+      realm,
+      audit,
+      feed,
+      cursors,
+      sealKey,
+      principals: new PrincipalService({ storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl }),
+      tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      sessions,
+      resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      async close() {
+        await feed.stop();
+        await storage.close();
+      },
+    };
+    return tessera;
+  } catch (e) {
+    await storage.close();
+    throw e;
+  }
+}
+
+/** First start on an empty database: a signing key and the demo tenant with a one-time admin password. */
+export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; adminPassword: string } | undefined> {
+  if (t.keys.size === 0) {
+    await t.storage.transaction(async (tx) => {
+      const kid = await SigningKeys.create(tx, t.sealKey, t.clock.now(), 0);
+      await tx.changes.append({ kind: 'signing_key', key: kid, at: t.clock.now() });
+    });
+    await t.keys.load(t.storage);
+  }
+  if ((await t.storage.tenants.list()).length > 0) return undefined;
+  try {
+    const demo = await t.tenants.create('demo', 'admin@demo.test', SYSTEM_ACTOR);
+    return { adminEmail: demo.adminEmail, adminPassword: demo.adminPassword };
+  } catch (e) {
+    if (e instanceof ProblemError && e.status === 409) return undefined; // another node bootstrapped first
+    throw e;
+  }
+}
+
+/** Opens, bootstraps and listens; resolves once the server accepts connections. */
+export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
+  const tessera = await openTessera(config, options);
+  try {
+    const demo = await bootstrap(tessera);
+    await tessera.feed.start();
+    const app = await buildApp(tessera);
+    await app.listen({ port: config.port, host: config.host });
+    return { tessera, app, demo };
+  } catch (e) {
+    await tessera.close();
+    throw e;
+  }
+}

@@ -1,0 +1,39 @@
+import type { Directory } from '../core/directory.ts';
+import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
+import type { AccessTokenVerifier, VerifyFailure } from '../core/tokens/verifier.ts';
+import { tenantIssuer, vanityUrl } from '../core/urls.ts';
+
+export type ResourceDecision =
+  | { ok: true; claims: AccessTokenClaims; scopes: Set<string> }
+  | { ok: false; status: 401 | 403; reason: VerifyFailure | 'missing' | 'scheme' | 'tenant' | 'scope' };
+
+/**
+ * Decides a resource request from its bearer token alone (TK-2, TK-3): a signed, unexpired,
+ * unrevoked RFC 9068 token from a tenant realm of this site, for that tenant's API (audience),
+ * addressed to that tenant when the request names one, holding the route's scope.
+ */
+export class ResourceAuthenticator {
+  constructor(
+    private readonly deps: { verifier: AccessTokenVerifier; directory: Directory; baseUrl: string; tenantDomain: string },
+  ) {}
+
+  async authorize(
+    authorization: string | undefined,
+    requiredScope: string,
+    addressedTenantId: string | undefined,
+  ): Promise<ResourceDecision> {
+    if (authorization === undefined) return { ok: false, status: 401, reason: 'missing' };
+    if (!/^bearer [A-Za-z0-9._~+/-]+=*$/i.test(authorization)) return { ok: false, status: 401, reason: 'scheme' };
+    const { baseUrl, tenantDomain, verifier, directory } = this.deps;
+    const result = verifier.verify(authorization.slice(7), { issuer: (iss) => iss.startsWith(`${baseUrl}/auth/`) });
+    if (!result.ok) return { ok: false, status: 401, reason: result.reason };
+    const { claims } = result;
+    const tenant = await directory.tenant(claims.tenant_id);
+    if (!tenant || claims.iss !== tenantIssuer(baseUrl, tenant.id)) return { ok: false, status: 401, reason: 'issuer' };
+    if (claims.aud !== vanityUrl(baseUrl, tenantDomain, tenant.name)) return { ok: false, status: 401, reason: 'audience' };
+    if (addressedTenantId !== undefined && addressedTenantId !== tenant.id) return { ok: false, status: 401, reason: 'tenant' };
+    const scopes = new Set(claims.scope.split(' '));
+    if (!scopes.has(requiredScope)) return { ok: false, status: 403, reason: 'scope' };
+    return { ok: true, claims, scopes };
+  }
+}

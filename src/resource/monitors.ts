@@ -1,0 +1,89 @@
+import type { FastifyInstance } from 'fastify';
+import { Type, type Static } from '@sinclair/typebox';
+import { ProblemError } from '../core/errors.ts';
+import type { MonitorRecord } from '../storage/types.ts';
+import { requireScope } from './guard.ts';
+
+const MonitorBody = Type.Object(
+  {
+    name: Type.String({ minLength: 1, maxLength: 200 }),
+    type: Type.String({ minLength: 1, maxLength: 64 }),
+    query: Type.String({ minLength: 1, maxLength: 4000 }),
+    message: Type.Optional(Type.String({ maxLength: 4000 })),
+    tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
+    priority: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 5 }), Type.Null()])),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+  },
+  { additionalProperties: false },
+);
+const MonitorPatch = Type.Partial(MonitorBody, { additionalProperties: false });
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) });
+
+function view(m: MonitorRecord) {
+  return {
+    id: m.id,
+    name: m.name,
+    type: m.type,
+    query: m.query,
+    message: m.message,
+    tags: m.tags,
+    priority: m.priority,
+    options: m.options,
+    created: new Date(m.createdAt).toISOString(),
+    modified: new Date(m.modifiedAt).toISOString(),
+    creator: { handle: m.creatorId },
+    overall_state: 'No Data',
+  };
+}
+
+const notFound = () => new ProblemError(404, 'Not Found', 'Monitor not found');
+
+/**
+ * Datadog-compatible monitors (`/api/v1/monitor`), the built-in API that shows `monitors_read`
+ * and `monitors_write` working end to end. Data stays inside the token's tenant.
+ */
+export async function monitorRoutes(app: FastifyInstance): Promise<void> {
+  const t = app.tessera;
+  const config = { family: 'datadog' as const };
+  const tags = ['built-in API'];
+  const security = [{ bearer: [] }];
+
+  app.get('/api/v1/monitor', { config, schema: { summary: 'List monitors (monitors_read)', tags, security } }, async (request) => {
+    const claims = await requireScope(t, request, 'monitors_read');
+    return (await t.storage.monitors.list(claims.tenant_id, 1000)).map(view);
+  });
+
+  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, schema: { summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody } }, async (request) => {
+    const claims = await requireScope(t, request, 'monitors_write');
+    const now = t.clock.now();
+    const b = request.body;
+    const created = await t.storage.monitors.insert({
+      tenantId: claims.tenant_id, name: b.name, type: b.type, query: b.query, message: b.message ?? '', tags: b.tags ?? [],
+      priority: b.priority ?? null, options: (b.options ?? {}) as Record<string, unknown>, creatorId: claims.sub, createdAt: now, modifiedAt: now,
+    });
+    return view(created);
+  });
+
+  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Read a monitor (monitors_read)', tags, security, params: IdParams } }, async (request) => {
+    const claims = await requireScope(t, request, 'monitors_read');
+    const m = await t.storage.monitors.find(claims.tenant_id, Number(request.params.id));
+    if (!m) throw notFound();
+    return view(m);
+  });
+
+  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch } }, async (request) => {
+    const claims = await requireScope(t, request, 'monitors_write');
+    const { options, ...rest } = request.body;
+    const patch = options === undefined ? rest : { ...rest, options: options as Record<string, unknown> };
+    const m = await t.storage.monitors.update(claims.tenant_id, Number(request.params.id), patch, t.clock.now());
+    if (!m) throw notFound();
+    return view(m);
+  });
+
+  app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Delete a monitor (monitors_write)', tags, security, params: IdParams } }, async (request) => {
+    const claims = await requireScope(t, request, 'monitors_write');
+    const id = Number(request.params.id);
+    if (!(await t.storage.monitors.delete(claims.tenant_id, id))) throw notFound();
+    return { deleted_monitor_id: id };
+  });
+}

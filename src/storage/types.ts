@@ -1,0 +1,279 @@
+/**
+ * Store interfaces: one small typed store per aggregate. The protocol core and the services depend
+ * only on these; `src/storage/sql` implements them over Kysely for SQLite and PostgreSQL, and
+ * `test/storage/conformance.test.ts` holds every implementation to the same behaviour.
+ *
+ * Conventions: timestamps are epoch milliseconds (numbers); ids are strings; secrets, tokens and
+ * codes only ever arrive here as keyed hashes (hex strings), never raw.
+ */
+
+export type PrincipalType = 'service' | 'agent';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post';
+
+export interface TenantRecord {
+  id: string;
+  name: string;
+  createdAt: number;
+}
+
+export interface UserRecord {
+  id: string;
+  email: string; // stored lower-cased
+  passwordHash: string; // argon2id PHC string
+  mustChangePassword: boolean;
+  disabledAt: number | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+export interface MembershipRecord {
+  tenantId: string;
+  userId: string;
+  roles: string[];
+  createdAt: number;
+}
+
+export interface PrincipalRecord {
+  clientId: string;
+  tenantId: string;
+  type: PrincipalType;
+  displayName: string;
+  description: string;
+  authType: ClientAuthMethod;
+  roles: string[];
+  createdAt: number;
+  updatedAt: number;
+  deletedAt: number | null;
+}
+
+export interface SecretRecord {
+  id: string;
+  clientId: string;
+  /** HMAC-SHA256 of the secret under the secret-hashing key, hex. */
+  hash: string;
+  createdAt: number;
+  /** null for the current secret; set when rotated (the end of its overlap). */
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+export interface SigningKeyRecord {
+  kid: string;
+  alg: 'ES256';
+  /** Public JWK as JSON text (kty, crv, x, y only). */
+  publicJwk: string;
+  /** AES-256-GCM sealed PKCS#8 private key, base64url `iv.ciphertext.tag`. */
+  privateKeySealed: string;
+  createdAt: number;
+  /** The key signs from this instant on (publication comes before). */
+  signsFrom: number;
+  /** Set when a newer key took over; the key stays published until retiredAt + max token lifetime + skew. */
+  retiredAt: number | null;
+}
+
+export interface SessionRecord {
+  /** HMAC of the session id; the raw id lives only in the cookie. */
+  idHash: string;
+  userId: string;
+  tenantId: string;
+  createdAt: number;
+  lastSeenAt: number;
+  /** Absolute end of the session. */
+  expiresAt: number;
+}
+
+export interface AuditEventRecord {
+  id: string; // sortable: time-ordered
+  tenantId: string | null;
+  occurredAt: number;
+  actorType: 'user' | 'principal' | 'system' | 'anonymous';
+  actorId: string | null;
+  action: string;
+  targetType: string | null;
+  targetId: string | null;
+  outcome: 'success' | 'failure';
+  sourceIp: string | null;
+  details: Record<string, unknown>;
+}
+
+export type RevocationKind = 'jti' | 'grant';
+
+export interface RevocationRecord {
+  kind: RevocationKind;
+  /** A token's jti, or a grant id (a secret id, an authorization id) that every token of it carries. */
+  value: string;
+  tenantId: string | null;
+  revokedAt: number;
+  /** After this instant no token the entry could refuse is still valid; the row may be pruned. */
+  pruneAfter: number;
+}
+
+export interface ChangeRecord {
+  seq: number;
+  kind: string;
+  key: string;
+  at: number;
+}
+
+export interface MonitorRecord {
+  id: number;
+  tenantId: string;
+  name: string;
+  type: string;
+  query: string;
+  message: string;
+  tags: string[];
+  priority: number | null;
+  options: Record<string, unknown>;
+  creatorId: string;
+  createdAt: number;
+  modifiedAt: number;
+}
+
+export type IngestSignal = 'metrics' | 'logs' | 'trace';
+
+export interface IngestBatchRecord {
+  id: string;
+  tenantId: string;
+  principalId: string;
+  signal: IngestSignal;
+  contentType: string;
+  body: Uint8Array;
+  receivedAt: number;
+}
+
+export interface TenantStore {
+  /** Throws `ConflictError` when the name is taken. */
+  insert(t: TenantRecord): Promise<void>;
+  findById(id: string): Promise<TenantRecord | undefined>;
+  findByName(name: string): Promise<TenantRecord | undefined>;
+  list(): Promise<TenantRecord[]>; // ordered by name
+}
+
+export interface UserStore {
+  /** Throws `ConflictError` when the e-mail is taken. */
+  insert(u: UserRecord): Promise<void>;
+  findById(id: string): Promise<UserRecord | undefined>;
+  findByEmail(email: string): Promise<UserRecord | undefined>; // exact match on the lower-cased e-mail
+  setPassword(id: string, passwordHash: string, mustChangePassword: boolean, at: number): Promise<void>;
+  addMembership(m: MembershipRecord): Promise<void>;
+  findMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined>;
+  listMemberships(userId: string): Promise<MembershipRecord[]>; // ordered by createdAt
+}
+
+export interface PrincipalStore {
+  /** Throws `ConflictError` when the client id exists. */
+  insert(p: PrincipalRecord): Promise<void>;
+  /** A live (not deleted) principal. */
+  find(clientId: string): Promise<PrincipalRecord | undefined>;
+  /** Live principals of one tenant and type, ordered by (createdAt, clientId), strictly after the cursor. */
+  list(q: {
+    tenantId: string;
+    type: PrincipalType;
+    after?: { createdAt: number; clientId: string };
+    limit: number;
+  }): Promise<PrincipalRecord[]>;
+  update(
+    clientId: string,
+    patch: Partial<Pick<PrincipalRecord, 'displayName' | 'description' | 'authType' | 'roles'>>,
+    updatedAt: number,
+  ): Promise<PrincipalRecord | undefined>;
+  /** Returns false when there was no live principal. */
+  markDeleted(clientId: string, at: number): Promise<boolean>;
+}
+
+export interface SecretStore {
+  insert(s: SecretRecord): Promise<void>;
+  /** Secrets that are neither revoked nor expired at `now`, newest first. */
+  listUsable(clientId: string, now: number): Promise<SecretRecord[]>;
+  /** Secrets with revokedAt null (including expired ones), newest first. */
+  listUnrevoked(clientId: string): Promise<SecretRecord[]>;
+  setExpiry(id: string, expiresAt: number): Promise<void>;
+  revoke(ids: string[], at: number): Promise<void>;
+}
+
+export interface SigningKeyStore {
+  insert(k: SigningKeyRecord): Promise<void>;
+  list(): Promise<SigningKeyRecord[]>; // ordered by signsFrom
+  retire(kid: string, at: number): Promise<void>;
+}
+
+export interface SessionStore {
+  insert(s: SessionRecord): Promise<void>;
+  find(idHash: string): Promise<SessionRecord | undefined>;
+  touch(idHash: string, lastSeenAt: number): Promise<void>;
+  delete(idHash: string): Promise<void>;
+  /** Ends every session of a user, except one (the caller's own) when given. */
+  deleteForUser(userId: string, exceptIdHash?: string): Promise<void>;
+  deleteExpired(now: number): Promise<void>;
+}
+
+export interface AuditStore {
+  insert(e: AuditEventRecord): Promise<void>;
+  /** Newest first; `before` is an event id (exclusive). */
+  list(q: { tenantId: string; before?: string; limit: number }): Promise<AuditEventRecord[]>;
+}
+
+export interface RevocationStore {
+  /** Idempotent on (kind, value). */
+  insert(r: RevocationRecord): Promise<void>;
+  listLive(now: number): Promise<RevocationRecord[]>;
+  prune(now: number): Promise<void>;
+}
+
+export interface ChangeStore {
+  append(c: Omit<ChangeRecord, 'seq'>): Promise<void>;
+  /** Changes with seq > `after`, ascending, at most `limit`. */
+  since(after: number, limit: number): Promise<ChangeRecord[]>;
+  latestSeq(): Promise<number>;
+  prune(before: number): Promise<void>;
+}
+
+export interface MonitorStore {
+  /** Assigns and returns the id (unique across the site, increasing). */
+  insert(m: Omit<MonitorRecord, 'id'>): Promise<MonitorRecord>;
+  find(tenantId: string, id: number): Promise<MonitorRecord | undefined>;
+  list(tenantId: string, limit: number): Promise<MonitorRecord[]>; // ordered by id
+  update(
+    tenantId: string,
+    id: number,
+    patch: Partial<Pick<MonitorRecord, 'name' | 'type' | 'query' | 'message' | 'tags' | 'priority' | 'options'>>,
+    modifiedAt: number,
+  ): Promise<MonitorRecord | undefined>;
+  delete(tenantId: string, id: number): Promise<boolean>;
+}
+
+export interface IngestStore {
+  insert(b: IngestBatchRecord): Promise<void>;
+  list(tenantId: string, limit: number): Promise<IngestBatchRecord[]>; // newest first
+}
+
+export interface Stores {
+  readonly tenants: TenantStore;
+  readonly users: UserStore;
+  readonly principals: PrincipalStore;
+  readonly secrets: SecretStore;
+  readonly signingKeys: SigningKeyStore;
+  readonly sessions: SessionStore;
+  readonly audit: AuditStore;
+  readonly revocations: RevocationStore;
+  readonly changes: ChangeStore;
+  readonly monitors: MonitorStore;
+  readonly ingest: IngestStore;
+}
+
+export interface Storage extends Stores {
+  readonly engine: 'sqlite' | 'postgres';
+  /** Runs `fn` in one transaction; every store handed to it writes inside that transaction. */
+  transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  /** Applies pending migrations; returns the names applied. */
+  migrate(): Promise<string[]>;
+  /** True when the database answers a trivial query. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+/** Raised by stores on a unique-key violation. */
+export class ConflictError extends Error {
+  override readonly name = 'ConflictError';
+}

@@ -1,0 +1,72 @@
+import { createServer } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { FastifyInstance } from 'fastify';
+import { loadConfig, type Config } from '../../src/config.ts';
+import type { Clock } from '../../src/core/clock.ts';
+import { startServer, type Tessera } from '../../src/main.ts';
+import { freshDatabaseUrl } from './databases.ts';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export interface TestServer {
+  url: string;
+  config: Config;
+  tessera: Tessera;
+  app: FastifyInstance;
+  demo: { adminEmail: string; adminPassword: string } | undefined;
+  /** Environment for a second process (CLI, another node) on the same database and master key. */
+  env: NodeJS.ProcessEnv;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts a real Tessera in this process on a free port with a fresh database of the engine given,
+ * a fresh data dir (master key) and quiet logs.
+ */
+export async function startTestServer(
+  engine: 'sqlite' | 'postgres',
+  options: { clock?: Clock; env?: Record<string, string> } = {},
+): Promise<TestServer> {
+  const port = await freePort();
+  const dataDir = mkdtempSync(join(tmpdir(), 'tessera-data-'));
+  const db = await freshDatabaseUrl(engine);
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    TESSERA_PORT: String(port),
+    TESSERA_HOST: '127.0.0.1',
+    TESSERA_DATA_DIR: dataDir,
+    TESSERA_DATABASE_URL: db.url,
+    TESSERA_LOG_LEVEL: 'silent',
+    TESSERA_CHANGE_POLL_INTERVAL: '100',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const { tessera, app, demo } = await startServer(config, options.clock ? { clock: options.clock } : {});
+  return {
+    url: config.baseUrl,
+    config,
+    tessera,
+    app,
+    demo,
+    env,
+    async close() {
+      await app.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The engines this run covers: SQLite always, PostgreSQL when TESSERA_TEST_DATABASE_URL is set. */
+export const engines = (): Array<'sqlite' | 'postgres'> => (process.env.TESSERA_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite']);
