@@ -127,7 +127,10 @@ export async function openTessera(
       feed,
       cursors,
       sealKey,
-      principals: new PrincipalService({ storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl }),
+      principals: new PrincipalService({
+        storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl,
+        changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
+      }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       sessions,
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),

@@ -27,10 +27,25 @@ export const CLIENT_ID_PATTERN = /^(srv|agt)_[0-9A-Za-z]{22}$/;
 /** Opaque internal ids (secrets, audit events): 128 random bits. */
 export const newId = (): string => base62(randomBytes(16));
 
-/** Time-ordered id: 48-bit ms timestamp + 80 random bits, base62; sorts by creation time. */
+let lastMs = 0;
+let lastTail = 0n;
+
+/**
+ * Time-ordered id: 48-bit ms timestamp + 80 bits, base62. Within one process ids are strictly
+ * increasing (a repeat of the same millisecond increments the random tail), so lists sort by id.
+ */
 export function newSortableId(nowMs: number): string {
   const bytes = randomBytes(16);
+  if (nowMs <= lastMs) {
+    nowMs = lastMs;
+    lastTail += 1n;
+  } else {
+    lastMs = nowMs;
+    lastTail = BigInt('0x' + bytes.subarray(6).toString('hex')) >> 1n; // headroom for increments
+  }
   bytes.writeUIntBE(nowMs, 0, 6);
+  const tail = lastTail.toString(16).padStart(20, '0');
+  Buffer.from(tail, 'hex').copy(bytes, 6);
   return base62(bytes);
 }
 

@@ -50,6 +50,8 @@ export class PrincipalService {
       revocations: RevocationService;
       cursors: Cursors;
       baseUrl: string;
+      /** Applies a committed change to this node's caches at once (other nodes hear it on the change feed). */
+      changed: (kind: 'principal', key: string) => void;
     },
   ) {}
 
@@ -97,6 +99,7 @@ export class PrincipalService {
       await tx.changes.append({ kind: 'principal', key: record.clientId, at: now });
       await audit.record(tx, { action: 'principal.created', tenantId, actor, target: { type: `${type}_principal`, id: record.clientId }, details: { displayName: record.displayName, authType: record.authType, roles } });
     });
+    this.deps.changed('principal', record.clientId);
     return { ...principalView(record, false), clientSecret, tenantId, tokenUrl: tenantTokenUrl(this.deps.baseUrl, tenantId) };
   }
 
@@ -121,7 +124,7 @@ export class PrincipalService {
   async update(tenantId: string, type: PrincipalType, clientId: string, input: PrincipalInput, actor: Actor): Promise<PrincipalView> {
     const { storage, clock, audit } = this.deps;
     const now = clock.now();
-    return storage.transaction(async (tx) => {
+    const view = await storage.transaction(async (tx) => {
       const current = await this.load(tx, tenantId, type, clientId);
       const roles = input.roles === undefined ? current.roles : this.checkRoles(type, input.roles);
       const patch = { displayName: input.displayName, description: input.description ?? current.description, authType: input.authType, roles };
@@ -131,6 +134,8 @@ export class PrincipalService {
       await audit.record(tx, { action: 'principal.updated', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: patch });
       return principalView(updated, await this.hasRotated(tx, clientId));
     });
+    this.deps.changed('principal', clientId);
+    return view;
   }
 
   /** Deletes at once: new token requests fail and every token it holds becomes inactive. */
@@ -148,6 +153,7 @@ export class PrincipalService {
       return done;
     });
     for (const apply of applies) apply();
+    this.deps.changed('principal', clientId);
   }
 
   /**
@@ -177,6 +183,7 @@ export class PrincipalService {
       return done;
     });
     for (const apply of applies) apply();
+    this.deps.changed('principal', clientId);
     return { clientId, clientSecret, rotatedSecretExpiresAt: new Date(expiresAt).toISOString() };
   }
 
@@ -194,6 +201,7 @@ export class PrincipalService {
       return done;
     });
     for (const apply of applies) apply();
+    this.deps.changed('principal', clientId);
     return { status: 'OK', message: 'All rotated client secrets have been revoked.' };
   }
 }

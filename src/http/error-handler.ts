@@ -69,8 +69,11 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe instanceof SyntaxError ? 'The request body is not valid JSON.'
       : status === 429 ? 'Too many requests; retry later.'
       : (TITLES[status] ?? 'The request is invalid.');
-    if (family === 'oauth' && status !== 413 && status !== 429) return send(reply, family, 400, { code: 'invalid_request', description });
-    return send(reply, family, status, { code: family === 'oauth' && status === 429 ? 'temporarily_unavailable' : (TITLES[status] ?? 'Error'), description });
+    if (family === 'oauth') {
+      const code = status === 429 ? 'temporarily_unavailable' : 'invalid_request';
+      return send(reply, family, status === 413 || status === 429 ? status : 400, { code, description });
+    }
+    return send(reply, family, status, { code: TITLES[status] ?? 'Error', description });
   }
   request.log.error({ err }, 'request failed');
   const error = family === 'oauth' ? { code: 'server_error', description: 'The server could not complete the request.' } : { code: TITLES[500]!, description: 'The server could not complete the request.' };

@@ -73,7 +73,10 @@ for (const engine of engines()) {
 
     it('lists with max and an opaque cursor, and refuses a garbled or foreign cursor', async () => {
       const call = api(s, admin);
-      for (const n of ['a', 'b', 'c']) await call('POST', '/administration/v1beta/clients/agents', { displayName: n, authType: 'client_secret_post' });
+      for (const n of ['a', 'b', 'c']) {
+        await call('POST', '/administration/v1beta/clients/agents', { displayName: n, authType: 'client_secret_post' });
+        clock.advance(1);
+      }
       const first = await call('GET', '/administration/v1beta/clients/agents?max=2');
       assert.equal(first.status, 200);
       assert.deepEqual(first.json!.items.map((i: any) => i.displayName), ['a', 'b']);
