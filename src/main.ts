@@ -165,17 +165,42 @@ export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; admin
   }
 }
 
+/**
+ * Housekeeping every few minutes: drop revocations that can no longer refuse a live token, old
+ * change-log rows (every node has long read them) and expired sessions.
+ */
+function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
+  const run = async () => {
+    const now = t.clock.now();
+    await t.storage.revocations.prune(now);
+    await t.storage.changes.prune(now - 24 * 3600 * 1000);
+    await t.storage.sessions.deleteExpired(now);
+    t.realm.verifier.pruneRevocations(now);
+  };
+  const timer = setInterval(() => void run().catch(onError), 5 * 60 * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
 /** Opens, bootstraps and listens; resolves once the server accepts connections. */
 export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
-  const tessera = await openTessera(config, options);
+  let app: FastifyInstance | undefined;
+  const report = (what: string) => (err: unknown) => app?.log.error({ err }, what);
+  const tessera = await openTessera(config, { ...options, onBackgroundError: report('change feed read failed') });
   try {
     const demo = await bootstrap(tessera);
     await tessera.feed.start();
-    const app = await buildApp(tessera);
+    const stopMaintenance = maintain(tessera, report('maintenance failed'));
+    const closeStorage = tessera.close;
+    tessera.close = async () => {
+      stopMaintenance();
+      await closeStorage();
+    };
+    app = await buildApp(tessera);
     await app.listen({ port: config.port, host: config.host });
     return { tessera, app, demo };
   } catch (e) {
-    await tessera.close();
+    await (app ? app.close() : tessera.close());
     throw e;
   }
 }

@@ -1,4 +1,5 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
 import { ProblemError } from '../core/errors.ts';
 import { newSortableId } from '../core/ids.ts';
 import type { IngestSignal } from '../storage/types.ts';
@@ -21,13 +22,16 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
     done(new ProblemError(415, 'Unsupported Media Type', `Send OTLP as ${PROTOBUF_TYPE} or ${JSON_TYPE}.`), undefined),
   );
 
+  const callers = new WeakMap<FastifyRequest, AccessTokenClaims>();
   for (const signal of SIGNALS) {
     app.post(`/data/v1/${signal}`, {
       bodyLimit: t.config.ingestBodyLimit,
       config: { family: 'datadog' },
+      // Authenticate before the body is read: an anonymous caller never makes Tessera buffer megabytes.
+      onRequest: async (request) => void callers.set(request, await requireScope(t, request, 'data_ingest')),
       schema: { summary: `Ingest OTLP ${signal} (agent principals)`, tags: ['built-in API'], security: [{ bearer: [] }] },
     }, async (request, reply) => {
-      const claims = await requireScope(t, request, 'data_ingest');
+      const claims = callers.get(request)!;
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const body = request.body as Buffer;
       if (contentType === JSON_TYPE) {

@@ -39,6 +39,11 @@ export class AccessTokenVerifier {
     private readonly skewSeconds: number,
   ) {}
 
+  /** Forgets revocations that can no longer refuse a live token. */
+  pruneRevocations(now: number): void {
+    this.revocations.prune(now);
+  }
+
   verify(token: string, expect: VerifyExpectations): VerifyResult {
     const decoded = decodeJwt(token);
     if (!decoded) return { ok: false, reason: 'malformed' };

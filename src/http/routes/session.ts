@@ -1,5 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
+import { randomBytes } from 'node:crypto';
 import { randomToken } from '../../core/ids.ts';
+import { safeEqual } from '../../core/secrets.ts';
 import { ProblemError, TooManyRequests } from '../../core/errors.ts';
 import { renderHomePage, renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
 import { cookieOptions, loginCookieName, redirect, sameOrigin, sessionCookieName } from '../session-auth.ts';
@@ -12,6 +14,8 @@ export function safeNext(next: unknown): string {
 }
 
 const html = { family: 'html' as const };
+/** Only blinds the double-submit comparison; it protects nothing by being secret. */
+const LOGIN_CSRF_KEY = randomBytes(32);
 type Form = Record<string, string | undefined>;
 
 async function currentSession(t: Tessera, request: FastifyRequest) {
@@ -34,7 +38,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     const body = request.body ?? {};
     const expected = request.cookies[loginCookieName(t)];
     const next = safeNext(body.next);
-    if (!sameOrigin(t, request) || !expected || body.csrf !== expected) {
+    if (!sameOrigin(t, request) || !expected || body.csrf === undefined || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
     }
     const retry = (status: number, error: string) =>
