@@ -3,7 +3,7 @@ import { ConfigError, describeConfig, loadConfig, type ConfigKey } from '../conf
 import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
 import { ProblemError } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
-import { bootstrap, openTessera, startServer, type Tessera } from '../main.ts';
+import { openTessera, startServer, type Tessera } from '../main.ts';
 import type { PrincipalType } from '../storage/types.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
@@ -28,7 +28,6 @@ function print(flags: Flags, value: unknown, human: string): void {
 async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
   const t = await openTessera(configFrom(flags));
   try {
-    await bootstrap(t);
     return await fn(t);
   } finally {
     await t.close();
@@ -45,7 +44,7 @@ const globalOptions = (cmd: Command) =>
 
 globalOptions(program.command('start').description('run the server').option('--port <port>', 'TESSERA_PORT')).action(async (flags: Flags) => {
   const config = configFrom(flags);
-  const { app, demo } = await startServer(config, { });
+  const { app, demo } = await startServer(config);
   if (demo) {
     process.stdout.write(
       `\nDemo tenant "demo" created. Sign in at ${config.baseUrl}/login as ${demo.adminEmail}\n` +
