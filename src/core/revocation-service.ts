@@ -26,8 +26,6 @@ export class RevocationService {
 
   /** Applies a revocation heard on the change feed. */
   heard(key: string): void {
-    const colon = key.indexOf(':');
-    const kind = key.slice(0, colon) as RevocationKind;
-    this.state.add(kind, key.slice(colon + 1), this.clock.now() + this.horizonMs);
+    this.state.hear(key, this.clock.now() + this.horizonMs);
   }
 }

@@ -19,7 +19,8 @@ interface LoadedKey {
   record: SigningKeyRecord;
   jwk: PublicJwk;
   publicKey: KeyObject;
-  privateKey: KeyObject;
+  /** Absent on a verifier-only key set (resource servers hold no master key). */
+  privateKey: KeyObject | undefined;
 }
 
 /**
@@ -31,7 +32,8 @@ export class SigningKeys {
   private keys: LoadedKey[] = [];
 
   constructor(
-    private readonly sealKey: Buffer,
+    /** undefined: a verifier-only key set that never decrypts private keys. */
+    private readonly sealKey: Buffer | undefined,
     private readonly clock: Clock,
     private readonly retainFor: number,
   ) {}
@@ -39,8 +41,9 @@ export class SigningKeys {
   async load(stores: Pick<Stores, 'signingKeys'>): Promise<void> {
     const records = await stores.signingKeys.list();
     this.keys = records.map((record) => {
-      const pkcs8 = open(this.sealKey, record.privateKeySealed, `signing-key:${record.kid}`);
-      const privateKey = createPrivateKey({ key: pkcs8, format: 'der', type: 'pkcs8' });
+      const privateKey = this.sealKey
+        ? createPrivateKey({ key: open(this.sealKey, record.privateKeySealed, `signing-key:${record.kid}`), format: 'der', type: 'pkcs8' })
+        : undefined;
       const jwk = JSON.parse(record.publicJwk) as PublicJwk;
       const publicKey = createPublicKey({ key: { kty: jwk.kty, crv: jwk.crv, x: jwk.x, y: jwk.y }, format: 'jwk' });
       return { record, jwk, publicKey, privateKey };
@@ -78,7 +81,7 @@ export class SigningKeys {
     const now = this.clock.now();
     let best: LoadedKey | undefined;
     for (const k of this.keys) if (k.record.signsFrom <= now && (!best || k.record.signsFrom > best.record.signsFrom)) best = k;
-    if (!best) throw new Error('no signing key is active');
+    if (!best?.privateKey) throw new Error('no signing key is active');
     return { kid: best.record.kid, privateKey: best.privateKey };
   }
 

@@ -12,6 +12,13 @@ export class RevocationState {
     (kind === 'jti' ? this.jtis : this.grants).set(value, pruneAfter);
   }
 
+  /** Applies a change-log entry `{kind}:{value}` (see RevocationService.record). */
+  hear(key: string, pruneAfter: number): void {
+    const colon = key.indexOf(':');
+    const kind = key.slice(0, colon);
+    if (kind === 'jti' || kind === 'grant') this.add(kind, key.slice(colon + 1), pruneAfter);
+  }
+
   load(records: RevocationRecord[]): void {
     for (const r of records) this.add(r.kind, r.value, r.pruneAfter);
   }

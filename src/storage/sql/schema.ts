@@ -1,0 +1,143 @@
+import type { Generated, Kysely, Selectable } from 'kysely';
+
+/**
+ * Table row types. Columns are snake_case; timestamps are epoch milliseconds in bigint columns
+ * (read back as numbers on both engines); booleans are integers 0/1; JSON values are text.
+ */
+export interface TenantsTable {
+  id: string;
+  name: string;
+  created_at: number;
+}
+
+export interface UsersTable {
+  id: string;
+  email: string;
+  password_hash: string;
+  must_change_password: number;
+  disabled_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface MembershipsTable {
+  tenant_id: string;
+  user_id: string;
+  roles: string;
+  created_at: number;
+}
+
+export interface PrincipalsTable {
+  client_id: string;
+  tenant_id: string;
+  type: string;
+  display_name: string;
+  description: string;
+  auth_type: string;
+  roles: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface SecretsTable {
+  id: string;
+  client_id: string;
+  hash: string;
+  created_at: number;
+  expires_at: number | null;
+  revoked_at: number | null;
+}
+
+export interface SigningKeysTable {
+  kid: string;
+  alg: string;
+  public_jwk: string;
+  private_key_sealed: string;
+  created_at: number;
+  signs_from: number;
+  retired_at: number | null;
+}
+
+export interface SessionsTable {
+  id_hash: string;
+  user_id: string;
+  tenant_id: string;
+  created_at: number;
+  last_seen_at: number;
+  expires_at: number;
+}
+
+export interface AuditEventsTable {
+  id: string;
+  tenant_id: string | null;
+  occurred_at: number;
+  actor_type: string;
+  actor_id: string | null;
+  action: string;
+  target_type: string | null;
+  target_id: string | null;
+  outcome: string;
+  source_ip: string | null;
+  details: string;
+}
+
+export interface RevocationsTable {
+  kind: string;
+  value: string;
+  tenant_id: string | null;
+  revoked_at: number;
+  prune_after: number;
+}
+
+export interface ChangesTable {
+  seq: Generated<number>;
+  kind: string;
+  key: string;
+  at: number;
+}
+
+export interface MonitorsTable {
+  id: Generated<number>;
+  tenant_id: string;
+  name: string;
+  type: string;
+  query: string;
+  message: string;
+  tags: string;
+  priority: number | null;
+  options: string;
+  creator_id: string;
+  created_at: number;
+  modified_at: number;
+}
+
+export interface IngestBatchesTable {
+  id: string;
+  tenant_id: string;
+  principal_id: string;
+  signal: string;
+  content_type: string;
+  body: Buffer;
+  received_at: number;
+}
+
+export interface Database {
+  tenants: TenantsTable;
+  users: UsersTable;
+  memberships: MembershipsTable;
+  principals: PrincipalsTable;
+  secrets: SecretsTable;
+  signing_keys: SigningKeysTable;
+  sessions: SessionsTable;
+  audit_events: AuditEventsTable;
+  revocations: RevocationsTable;
+  changes: ChangesTable;
+  monitors: MonitorsTable;
+  ingest_batches: IngestBatchesTable;
+}
+
+/** The root database or a transaction: every store is built over one of these. */
+export type Executor = Kysely<Database>;
+
+export type Row<T extends keyof Database> = Selectable<Database[T]>;
