@@ -67,7 +67,7 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       fe.code === 'FST_ERR_CTP_BODY_TOO_LARGE' ? 'The request body is too large.'
       : fe.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE' ? 'This content type is not accepted here.'
       : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe instanceof SyntaxError ? 'The request body is not valid JSON.'
-      : status === 429 ? 'Too many requests; retry later.'
+      : status === 429 ? fe.message || 'Too many requests; retry later.'
       : (TITLES[status] ?? 'The request is invalid.');
     if (family === 'oauth') {
       const code = status === 429 ? 'temporarily_unavailable' : 'invalid_request';

@@ -1,4 +1,7 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
+import type { Storage } from '../types.ts';
+
+export type Engine = Storage['engine'];
 
 /**
  * Table row types. Columns are snake_case; timestamps are epoch milliseconds in bigint columns

@@ -1,0 +1,15 @@
+import type { Migration, MigrationProvider } from 'kysely';
+import type { Engine } from '../schema.ts';
+import { initial } from './0001-initial.ts';
+
+/** Every migration in order, by name; each is built for the engine it runs on. */
+export function migrations(engine: Engine): Record<string, Migration> {
+  return {
+    '0001-initial': initial(engine),
+  };
+}
+
+/** A static provider: migrations ship in the code, no folder is scanned at run time. */
+export function migrationProvider(engine: Engine): MigrationProvider {
+  return { getMigrations: async () => migrations(engine) };
+}
