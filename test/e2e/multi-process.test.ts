@@ -3,32 +3,12 @@ import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { basic, createPrincipal, createTenant, form, tokenFor, type Creds } from '../helpers/api.ts';
-import { engines, freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return;
-    } catch {
-      /* not listening yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error(`${url} did not become ready`);
-}
 
-/** Polls `check` until it holds; returns the milliseconds it took, or fails after `limitMs`. */
-async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
-  const start = Date.now();
-  while (Date.now() - start <= limitMs) {
-    if (await check()) return Date.now() - start;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`not within ${limitMs} ms`);
-}
 
 async function introspect(nodeUrl: string, c: Creds, token: string): Promise<unknown> {
   const url = c.tokenUrl.replace(/^http:\/\/[^/]+/, nodeUrl).replace(/token$/, 'introspect');

@@ -1,17 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { basic, createPrincipal, createTenant, form, tokenFor, type Creds } from '../helpers/api.ts';
-import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
+import { engines, startTestServer, within, type TestServer } from '../helpers/server.ts';
 import { openResourceVerifier, type ResourceVerifier } from '../../src/resource/index.ts';
 
-async function until(limitMs: number, check: () => Promise<boolean>): Promise<void> {
-  const start = Date.now();
-  while (Date.now() - start <= limitMs) {
-    if (await check()) return;
-    await new Promise((r) => setTimeout(r, 25));
-  }
-  assert.fail(`not within ${limitMs} ms`);
-}
 
 for (const engine of engines()) {
   describe(`resource verifier for other Node services (${engine})`, () => {
@@ -40,7 +32,7 @@ for (const engine of engines()) {
       assert.deepEqual(await verifier.authorize(`Basic ${token}`, 'monitors_read'), { ok: false, status: 401, reason: 'scheme' });
       const res = await fetch(c.tokenUrl.replace(/token$/, 'revoke'), { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(c.clientId, c.clientSecret) }, body: form({ token }) });
       assert.equal(res.status, 200);
-      await until(1000, async () => JSON.stringify(await verifier.authorize(`Bearer ${token}`, 'monitors_read')) === JSON.stringify({ ok: false, status: 401, reason: 'revoked' }));
+      await within(1000, async () => JSON.stringify(await verifier.authorize(`Bearer ${token}`, 'monitors_read')) === JSON.stringify({ ok: false, status: 401, reason: 'revoked' }));
     });
   });
 }

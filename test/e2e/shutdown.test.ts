@@ -3,19 +3,8 @@ import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { request } from 'node:http';
 import { createPrincipal, createTenant, basic } from '../helpers/api.ts';
-import { engines, freePort, startTestServer, type TestServer } from '../helpers/server.ts';
+import { engines, freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
 
-async function waitReady(url: string): Promise<void> {
-  for (let i = 0; i < 200; i++) {
-    try {
-      if ((await fetch(`${url}/readyz`)).status === 200) return;
-    } catch {
-      /* not yet */
-    }
-    await new Promise((r) => setTimeout(r, 100));
-  }
-  throw new Error('not ready');
-}
 
 for (const engine of engines()) {
   describe(`graceful shutdown (${engine})`, () => {

@@ -70,3 +70,26 @@ export async function startTestServer(
 
 /** The engines this run covers: SQLite always, PostgreSQL when TESSERA_TEST_DATABASE_URL is set. */
 export const engines = (): Array<'sqlite' | 'postgres'> => (process.env.TESSERA_TEST_DATABASE_URL ? ['sqlite', 'postgres'] : ['sqlite']);
+
+/** Waits until a server (another process) answers /readyz with 200. */
+export async function waitReady(url: string): Promise<void> {
+  for (let i = 0; i < 200; i++) {
+    try {
+      if ((await fetch(`${url}/readyz`)).status === 200) return;
+    } catch {
+      /* not listening yet */
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`${url} did not become ready`);
+}
+
+/** Polls `check` until it holds; fails after `limitMs`. */
+export async function within(limitMs: number, check: () => Promise<boolean>): Promise<number> {
+  const start = Date.now();
+  while (Date.now() - start <= limitMs) {
+    if (await check()) return Date.now() - start;
+    await new Promise((r) => setTimeout(r, 25));
+  }
+  throw new Error(`not within ${limitMs} ms`);
+}
