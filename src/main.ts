@@ -24,7 +24,7 @@ import { RevocationState } from './core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from './core/tokens/verifier.ts';
 import { buildApp } from './http/app.ts';
 import { ResourceAuthenticator } from './resource/authenticator.ts';
-import { openStorage } from './storage/sql/database.ts';
+import { openStorage } from './storage/sql/open.ts';
 import type { Storage } from './storage/types.ts';
 
 /** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */

@@ -76,11 +76,17 @@ export class SigningKeys {
     return this.keys.length;
   }
 
-  /** The key that signs now: the newest whose `signsFrom` has passed. */
+  /**
+   * The key that signs now: the newest whose `signsFrom` has passed and that no newer key has
+   * retired (a key still pending when a later rotation happened never signs).
+   */
   signer(): { kid: string; privateKey: KeyObject } {
     const now = this.clock.now();
     let best: LoadedKey | undefined;
-    for (const k of this.keys) if (k.record.signsFrom <= now && (!best || k.record.signsFrom > best.record.signsFrom)) best = k;
+    for (const k of this.keys) {
+      const retired = k.record.retiredAt !== null && k.record.retiredAt <= now;
+      if (k.record.signsFrom <= now && !retired && (!best || k.record.signsFrom > best.record.signsFrom)) best = k;
+    }
     if (!best?.privateKey) throw new Error('no signing key is active');
     return { kid: best.record.kid, privateKey: best.privateKey };
   }

@@ -10,7 +10,8 @@ export type AddressedTenant = { kind: 'none' } | { kind: 'tenant'; tenant: Tenan
  * tenant is `unknown` and never falls back to a default tenant (MT-5).
  */
 export async function addressedTenant(t: Tessera, request: FastifyRequest): Promise<AddressedTenant> {
-  const host = request.hostname.toLowerCase();
+  // `acme.localhost.` (absolute form) names the same host as `acme.localhost`.
+  const host = request.hostname.toLowerCase().replace(/\.$/, '');
   const suffix = `.${t.config.tenantDomain}`;
   if (!host.endsWith(suffix)) return { kind: 'none' };
   const name = host.slice(0, -suffix.length);

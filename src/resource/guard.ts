@@ -19,3 +19,16 @@ export async function requireScope(t: Tessera, request: FastifyRequest, scope: s
   }
   return decision.claims;
 }
+
+/**
+ * Route options that decide the bearer token in `onRequest`, before the body is read or validated
+ * (an anonymous or unauthorised caller gets 401/403, never a schema error), and the handler's way
+ * back to the verified claims.
+ */
+export function scopeGuard(t: Tessera, scope: string) {
+  const callers = new WeakMap<FastifyRequest, AccessTokenClaims>();
+  return {
+    onRequest: async (request: FastifyRequest) => void callers.set(request, await requireScope(t, request, scope)),
+    claims: (request: FastifyRequest): AccessTokenClaims => callers.get(request)!,
+  };
+}

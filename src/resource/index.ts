@@ -14,7 +14,7 @@ import { Directory } from '../core/directory.ts';
 import { RevocationState } from '../core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from '../core/tokens/verifier.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
-import { openStorage } from '../storage/sql/database.ts';
+import { openStorage } from '../storage/sql/open.ts';
 import { ResourceAuthenticator, type ResourceDecision } from './authenticator.ts';
 
 export { ResourceAuthenticator, type ResourceDecision };

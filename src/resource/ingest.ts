@@ -1,9 +1,8 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
-import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
+import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../core/errors.ts';
 import { newSortableId } from '../core/ids.ts';
 import type { IngestSignal } from '../storage/types.ts';
-import { requireScope } from './guard.ts';
+import { scopeGuard } from './guard.ts';
 
 const SIGNALS: IngestSignal[] = ['metrics', 'logs', 'trace'];
 const JSON_TYPE = 'application/json';
@@ -22,16 +21,16 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
     done(new ProblemError(415, 'Unsupported Media Type', `Send OTLP as ${PROTOBUF_TYPE} or ${JSON_TYPE}.`), undefined),
   );
 
-  const callers = new WeakMap<FastifyRequest, AccessTokenClaims>();
+  const guard = scopeGuard(t, 'data_ingest');
   for (const signal of SIGNALS) {
     app.post(`/data/v1/${signal}`, {
       bodyLimit: t.config.ingestBodyLimit,
       config: { family: 'datadog' },
       // Authenticate before the body is read: an anonymous caller never makes Tessera buffer megabytes.
-      onRequest: async (request) => void callers.set(request, await requireScope(t, request, 'data_ingest')),
+      onRequest: guard.onRequest,
       schema: { summary: `Ingest OTLP ${signal} (agent principals)`, tags: ['built-in API'], security: [{ bearer: [] }] },
     }, async (request, reply) => {
-      const claims = callers.get(request)!;
+      const claims = guard.claims(request);
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const body = request.body as Buffer;
       if (contentType === JSON_TYPE) {

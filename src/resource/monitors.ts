@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemError } from '../core/errors.ts';
 import type { MonitorRecord } from '../storage/types.ts';
-import { requireScope } from './guard.ts';
+import { scopeGuard } from './guard.ts';
 
 const MonitorBody = Type.Object(
   {
@@ -47,14 +47,16 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
   const config = { family: 'datadog' as const };
   const tags = ['built-in API'];
   const security = [{ bearer: [] }];
+  const reader = scopeGuard(t, 'monitors_read');
+  const writer = scopeGuard(t, 'monitors_write');
 
-  app.get('/api/v1/monitor', { config, schema: { summary: 'List monitors (monitors_read)', tags, security } }, async (request) => {
-    const claims = await requireScope(t, request, 'monitors_read');
+  app.get('/api/v1/monitor', { config, onRequest: reader.onRequest, schema: { summary: 'List monitors (monitors_read)', tags, security } }, async (request) => {
+    const claims = reader.claims(request);
     return (await t.storage.monitors.list(claims.tenant_id, 1000)).map(view);
   });
 
-  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, schema: { summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody } }, async (request) => {
-    const claims = await requireScope(t, request, 'monitors_write');
+  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, onRequest: writer.onRequest, schema: { summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody } }, async (request) => {
+    const claims = writer.claims(request);
     const now = t.clock.now();
     const b = request.body;
     const created = await t.storage.monitors.insert({
@@ -64,15 +66,15 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return view(created);
   });
 
-  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Read a monitor (monitors_read)', tags, security, params: IdParams } }, async (request) => {
-    const claims = await requireScope(t, request, 'monitors_read');
+  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: reader.onRequest, schema: { summary: 'Read a monitor (monitors_read)', tags, security, params: IdParams } }, async (request) => {
+    const claims = reader.claims(request);
     const m = await t.storage.monitors.find(claims.tenant_id, Number(request.params.id));
     if (!m) throw notFound();
     return view(m);
   });
 
-  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch } }, async (request) => {
-    const claims = await requireScope(t, request, 'monitors_write');
+  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch } }, async (request) => {
+    const claims = writer.claims(request);
     const { options, ...rest } = request.body;
     const patch = options === undefined ? rest : { ...rest, options: options as Record<string, unknown> };
     const m = await t.storage.monitors.update(claims.tenant_id, Number(request.params.id), patch, t.clock.now());
@@ -80,8 +82,8 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return view(m);
   });
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, schema: { summary: 'Delete a monitor (monitors_write)', tags, security, params: IdParams } }, async (request) => {
-    const claims = await requireScope(t, request, 'monitors_write');
+  app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { summary: 'Delete a monitor (monitors_write)', tags, security, params: IdParams } }, async (request) => {
+    const claims = writer.claims(request);
     const id = Number(request.params.id);
     if (!(await t.storage.monitors.delete(claims.tenant_id, id))) throw notFound();
     return { deleted_monitor_id: id };

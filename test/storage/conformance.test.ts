@@ -1,192 +1,412 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { openStorage } from '../../src/storage/sql/database.ts';
-import { ConflictError, type PrincipalRecord, type Storage } from '../../src/storage/types.ts';
-import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
-import { engines } from '../helpers/server.ts';
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { openStorage } from '../../src/storage/sql/open.ts';
+import {
+  ConflictError,
+  type AuditEventRecord, type IngestBatchRecord, type MonitorRecord, type PrincipalRecord, type SecretRecord,
+  type SessionRecord, type SigningKeyRecord, type Storage, type UserRecord,
+} from '../../src/storage/types.ts';
+import { testDatabases } from '../helpers/databases.ts';
 
+/** Well past 2^31 ms, so a timestamp squeezed through a 32-bit integer or returned as a string would show. */
 const T0 = Date.UTC(2026, 0, 1);
 
-function principal(over: Partial<PrincipalRecord> = {}): PrincipalRecord {
-  return {
-    clientId: 'srv_default',
-    tenantId: 't1', type: 'service', displayName: 'p', description: '', authType: 'client_secret_basic', roles: ['iam:observer'],
-    createdAt: T0, updatedAt: T0, deletedAt: null, ...over,
-  };
-}
+const user = (over: Partial<UserRecord> = {}): UserRecord => ({
+  id: 'u', email: 'u@acme.test', passwordHash: '$argon2id$v=19$h', mustChangePassword: false, disabledAt: null,
+  createdAt: T0, updatedAt: T0, ...over,
+});
+const principal = (over: Partial<PrincipalRecord> = {}): PrincipalRecord => ({
+  clientId: 'srv_p', tenantId: 't1', type: 'service', displayName: 'ci', description: 'builds', authType: 'client_secret_basic',
+  roles: ['iam:observer'], createdAt: T0, updatedAt: T0, deletedAt: null, ...over,
+});
+const secret = (over: Partial<SecretRecord> = {}): SecretRecord => ({
+  id: 's', clientId: 'srv_sec', hash: 'ab'.repeat(32), createdAt: T0, expiresAt: null, revokedAt: null, ...over,
+});
+const signingKey = (over: Partial<SigningKeyRecord> = {}): SigningKeyRecord => ({
+  kid: 'k', alg: 'ES256', publicJwk: '{"kty":"EC","crv":"P-256","x":"x","y":"y"}', privateKeySealed: 'iv.ct.tag',
+  createdAt: T0, signsFrom: T0, retiredAt: null, ...over,
+});
+const session = (over: Partial<SessionRecord> = {}): SessionRecord => ({
+  idHash: 'h', userId: 'u-sess', tenantId: 't1', createdAt: T0, lastSeenAt: T0, expiresAt: T0 + 1000, ...over,
+});
+const auditEvent = (over: Partial<AuditEventRecord> = {}): AuditEventRecord => ({
+  id: 'e', tenantId: 't1', occurredAt: T0, actorType: 'user', actorId: 'u1', action: 'principal.created', targetType: 'service_principal',
+  targetId: 'srv_x', outcome: 'success', sourceIp: '127.0.0.1', details: { n: 1, nested: { list: [1, 'two', null] }, flag: true }, ...over,
+});
+const monitor = (over: Partial<Omit<MonitorRecord, 'id'>> = {}): Omit<MonitorRecord, 'id'> => ({
+  tenantId: 't1', name: 'cpu', type: 'metric alert', query: 'avg(last_5m):avg:system.cpu.user{*} > 90', message: 'hot @ops',
+  tags: ['env:prod', 'team:core'], priority: 3, options: { thresholds: { critical: 90 }, notify_no_data: false }, creatorId: 'srv_x',
+  createdAt: T0, modifiedAt: T0, ...over,
+});
+const batch = (over: Partial<IngestBatchRecord> = {}): IngestBatchRecord => ({
+  id: 'b', tenantId: 't1', principalId: 'agt_x', signal: 'metrics', contentType: 'application/json', body: new Uint8Array([1]),
+  receivedAt: T0, ...over,
+});
 
-/** One suite every storage implementation passes, on SQLite always and on PostgreSQL when configured. */
-for (const engine of engines()) {
-  describe(`storage conformance (${engine})`, () => {
-    let db: TestDatabase;
+const ids = <T>(rows: T[], key: keyof T): unknown[] => rows.map((r) => r[key]);
+
+describe('openStorage', () => {
+  it('refuses an unknown URL scheme, naming TESSERA_DATABASE_URL', async () => {
+    await assert.rejects(openStorage('mysql://localhost/tessera'), /TESSERA_DATABASE_URL/);
+    await assert.rejects(openStorage('sqlite:'), /TESSERA_DATABASE_URL/);
+  });
+
+  it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
+    const memory = await openStorage('sqlite::memory:');
+    assert.equal(memory.engine, 'sqlite');
+    assert.deepEqual(await memory.migrate(), ['0001-initial']);
+    await memory.close();
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
+    const file = join(dir, 'nested', 'deeper', 'tessera.db');
+    const storage = await openStorage(`sqlite:${relative(process.cwd(), file)}`);
+    assert.equal(await storage.ping(), true);
+    await storage.close();
+    assert.ok(existsSync(file));
+    rmSync(dir, { recursive: true, force: true });
+  });
+});
+
+for (const database of await testDatabases()) {
+  describe(`storage conformance on ${database.engine}`, () => {
     let s: Storage;
+    let migrated: string[];
+
     before(async () => {
-      db = await freshDatabaseUrl(engine);
-      s = await openStorage(db.url);
-      assert.deepEqual(await s.migrate(), ['0001-initial']);
-      assert.deepEqual(await s.migrate(), []);
+      s = await openStorage(database.url);
+      migrated = await s.migrate();
       await s.tenants.insert({ id: 't1', name: 'acme', createdAt: T0 });
       await s.tenants.insert({ id: 't2', name: 'globex', createdAt: T0 + 1 });
     });
     after(async () => {
       await s.close();
-      await db.drop();
+      await database.drop();
     });
 
-    it('answers ping', async () => assert.equal(await s.ping(), true));
+    it('applies each migration once, answers ping and starts with an empty change log', async () => {
+      assert.equal(s.engine, database.engine);
+      assert.deepEqual(migrated, ['0001-initial']);
+      assert.deepEqual(await s.migrate(), []);
+      assert.equal(await s.ping(), true);
+      assert.equal(await s.changes.latestSeq(), 0);
+      assert.deepEqual(await s.changes.since(0, 10), []);
+    });
 
-    it('tenants round-trip, list by name and refuse a duplicate name', async () => {
+    it('tenants: round-trip by id and name, list ordered by name bytewise, duplicate id or name is a ConflictError', async () => {
+      await s.tenants.insert({ id: 't-Beta', name: 'Beta', createdAt: T0 + 2 });
       assert.deepEqual(await s.tenants.findById('t1'), { id: 't1', name: 'acme', createdAt: T0 });
       assert.deepEqual(await s.tenants.findByName('globex'), { id: 't2', name: 'globex', createdAt: T0 + 1 });
-      assert.equal(await s.tenants.findByName('nobody'), undefined);
-      assert.deepEqual((await s.tenants.list()).map((t) => t.name), ['acme', 'globex']);
+      assert.equal(await s.tenants.findById('nope'), undefined);
+      assert.equal(await s.tenants.findByName('ACME'), undefined);
+      assert.deepEqual(ids(await s.tenants.list(), 'name'), ['Beta', 'acme', 'globex']);
       await assert.rejects(s.tenants.insert({ id: 't3', name: 'acme', createdAt: T0 }), ConflictError);
+      await assert.rejects(s.tenants.insert({ id: 't1', name: 'other', createdAt: T0 }), ConflictError);
+      assert.equal(await s.tenants.findByName('other'), undefined);
     });
 
-    it('users and memberships round-trip; e-mails are unique', async () => {
-      const u = { id: 'u1', email: 'a@acme.test', passwordHash: '$argon2id$x', mustChangePassword: true, disabledAt: null, createdAt: T0, updatedAt: T0 };
+    it('users: exact round-trip, e-mail match is exact, duplicate e-mail or id is a ConflictError, setPassword updates', async () => {
+      const u = user({ id: 'u1', email: 'a@acme.test', mustChangePassword: true });
+      const disabled = user({ id: 'u2', email: 'b@acme.test', disabledAt: T0 + 7 });
       await s.users.insert(u);
+      await s.users.insert(disabled);
       assert.deepEqual(await s.users.findById('u1'), u);
-      assert.deepEqual(await s.users.findByEmail('a@acme.test'), u);
-      await assert.rejects(s.users.insert({ ...u, id: 'u2' }), ConflictError);
-      await s.users.setPassword('u1', '$argon2id$y', false, T0 + 5);
-      assert.deepEqual(await s.users.findById('u1'), { ...u, passwordHash: '$argon2id$y', mustChangePassword: false, updatedAt: T0 + 5 });
-      await s.users.addMembership({ tenantId: 't2', userId: 'u1', roles: ['iam:observer'], createdAt: T0 + 2 });
-      await s.users.addMembership({ tenantId: 't1', userId: 'u1', roles: ['iam:tenantAdmin'], createdAt: T0 + 1 });
-      await assert.rejects(s.users.addMembership({ tenantId: 't1', userId: 'u1', roles: [], createdAt: T0 }), ConflictError);
-      assert.deepEqual(await s.users.findMembership('t1', 'u1'), { tenantId: 't1', userId: 'u1', roles: ['iam:tenantAdmin'], createdAt: T0 + 1 });
-      assert.deepEqual((await s.users.listMemberships('u1')).map((m) => m.tenantId), ['t1', 't2']);
+      assert.deepEqual(await s.users.findByEmail('b@acme.test'), disabled);
+      assert.equal(await s.users.findByEmail('A@acme.test'), undefined);
+      assert.equal(await s.users.findById('nope'), undefined);
+      await assert.rejects(s.users.insert({ ...u, id: 'u9' }), ConflictError);
+      await assert.rejects(s.users.insert({ ...u, email: 'new@acme.test' }), ConflictError);
+      await s.users.setPassword('u1', '$argon2id$new', false, T0 + 5);
+      assert.deepEqual(await s.users.findById('u1'), { ...u, passwordHash: '$argon2id$new', mustChangePassword: false, updatedAt: T0 + 5 });
+      await s.users.setPassword('u1', '$argon2id$newer', true, T0 + 6);
+      assert.equal((await s.users.findById('u1'))?.mustChangePassword, true);
     });
 
-    it('principals list in (createdAt, clientId) order after a cursor; deleted ones vanish', async () => {
-      const ps = [principal({ clientId: 'srv_b', createdAt: T0 + 1 }), principal({ clientId: 'srv_a', createdAt: T0 + 1 }), principal({ clientId: 'srv_c', createdAt: T0 }), principal({ clientId: 'agt_z', type: 'agent' }), principal({ clientId: 'srv_o', tenantId: 't2' })];
+    it('memberships: round-trip, listed by createdAt, one per (tenant, user)', async () => {
+      await s.users.insert(user({ id: 'u-m', email: 'm@acme.test' }));
+      const second = { tenantId: 't1', userId: 'u-m', roles: ['iam:tenantAdmin', 'iam:observer'], createdAt: T0 + 2 };
+      const first = { tenantId: 't2', userId: 'u-m', roles: [], createdAt: T0 + 1 };
+      await s.users.addMembership(second);
+      await s.users.addMembership(first);
+      assert.deepEqual(await s.users.findMembership('t1', 'u-m'), second);
+      assert.equal(await s.users.findMembership('t1', 'u1'), undefined);
+      assert.deepEqual(await s.users.listMemberships('u-m'), [first, second]);
+      assert.deepEqual(await s.users.listMemberships('nobody'), []);
+      await assert.rejects(s.users.addMembership({ ...second, roles: ['iam:observer'] }), ConflictError);
+    });
+
+    it('principals: exact round-trip, duplicate client id is a ConflictError', async () => {
+      const p = principal({ clientId: 'srv_round', roles: [], description: '' });
+      await s.principals.insert(p);
+      assert.deepEqual(await s.principals.find('srv_round'), p);
+      assert.equal(await s.principals.find('srv_none'), undefined);
+      await assert.rejects(s.principals.insert({ ...p, tenantId: 't2' }), ConflictError);
+    });
+
+    it('principals: list filters tenant and type, orders by (createdAt, clientId), pages after a cursor', async () => {
+      const ps = [
+        principal({ clientId: 'srv_L_b', tenantId: 't2', createdAt: T0 + 20 }),
+        principal({ clientId: 'srv_L_a', tenantId: 't2', createdAt: T0 + 20 }),
+        principal({ clientId: 'srv_L_Z', tenantId: 't2', createdAt: T0 + 20 }),
+        principal({ clientId: 'srv_L_c', tenantId: 't2', createdAt: T0 + 10 }),
+        principal({ clientId: 'srv_L_d', tenantId: 't2', createdAt: T0 + 30 }),
+        principal({ clientId: 'agt_L_e', tenantId: 't2', type: 'agent', createdAt: T0 }),
+        principal({ clientId: 'srv_L_f', tenantId: 't1', createdAt: T0 }),
+      ];
       for (const p of ps) await s.principals.insert(p);
-      await assert.rejects(s.principals.insert(ps[0]!), ConflictError);
-      assert.deepEqual(await s.principals.find('srv_b'), ps[0]);
-      const page = await s.principals.list({ tenantId: 't1', type: 'service', limit: 2 });
-      assert.deepEqual(page.map((p) => p.clientId), ['srv_c', 'srv_a']);
-      const rest = await s.principals.list({ tenantId: 't1', type: 'service', limit: 10, after: { createdAt: T0 + 1, clientId: 'srv_a' } });
-      assert.deepEqual(rest.map((p) => p.clientId), ['srv_b']);
-      const updated = await s.principals.update('srv_b', { displayName: 'B', roles: ['iam:configManager'], authType: 'client_secret_post' }, T0 + 9);
-      assert.deepEqual(updated, { ...ps[0], displayName: 'B', roles: ['iam:configManager'], authType: 'client_secret_post', updatedAt: T0 + 9 });
-      assert.equal(await s.principals.markDeleted('srv_b', T0 + 10), true);
-      assert.equal(await s.principals.markDeleted('srv_b', T0 + 11), false);
-      assert.equal(await s.principals.find('srv_b'), undefined);
-      assert.equal(await s.principals.update('srv_b', { displayName: 'x' }, T0 + 12), undefined);
-      assert.deepEqual((await s.principals.list({ tenantId: 't1', type: 'service', limit: 10 })).map((p) => p.clientId), ['srv_c', 'srv_a']);
+      const list = (q: { after?: { createdAt: number; clientId: string }; limit: number }) =>
+        s.principals.list({ tenantId: 't2', type: 'service', ...q });
+      assert.deepEqual(await list({ limit: 10 }), [ps[3], ps[2], ps[1], ps[0], ps[4]]);
+      assert.deepEqual(ids(await list({ limit: 2 }), 'clientId'), ['srv_L_c', 'srv_L_Z']);
+      assert.deepEqual(ids(await list({ limit: 2, after: { createdAt: T0 + 20, clientId: 'srv_L_Z' } }), 'clientId'), ['srv_L_a', 'srv_L_b']);
+      assert.deepEqual(ids(await list({ limit: 5, after: { createdAt: T0 + 20, clientId: 'srv_L_b' } }), 'clientId'), ['srv_L_d']);
+      assert.deepEqual(await list({ limit: 5, after: { createdAt: T0 + 30, clientId: 'srv_L_d' } }), []);
+      assert.deepEqual(await s.principals.list({ tenantId: 't2', type: 'agent', limit: 5 }), [ps[5]]);
     });
 
-    it('secrets: usable excludes expired and revoked; unrevoked includes expired', async () => {
-      await s.secrets.insert({ id: 's1', clientId: 'srv_a', hash: 'h1', createdAt: T0, expiresAt: null, revokedAt: null });
-      await s.secrets.insert({ id: 's2', clientId: 'srv_a', hash: 'h2', createdAt: T0 + 1, expiresAt: null, revokedAt: null });
-      await s.secrets.setExpiry('s1', T0 + 100);
-      assert.deepEqual((await s.secrets.listUsable('srv_a', T0 + 99)).map((x) => x.id), ['s2', 's1']);
-      assert.deepEqual((await s.secrets.listUsable('srv_a', T0 + 100)).map((x) => x.id), ['s2']);
-      assert.deepEqual((await s.secrets.listUnrevoked('srv_a')).map((x) => x.id), ['s2', 's1']);
-      await s.secrets.revoke(['s1'], T0 + 50);
-      await s.secrets.revoke([], T0 + 50);
-      assert.deepEqual(await s.secrets.listUnrevoked('srv_a'), [{ id: 's2', clientId: 'srv_a', hash: 'h2', createdAt: T0 + 1, expiresAt: null, revokedAt: null }]);
+    it('principals: update returns the new record and leaves unpatched fields alone', async () => {
+      const p = principal({ clientId: 'srv_upd' });
+      await s.principals.insert(p);
+      const patched = { displayName: 'deploy', authType: 'client_secret_post' as const, roles: ['iam:configManager'] };
+      const updated = await s.principals.update('srv_upd', patched, T0 + 9);
+      assert.deepEqual(updated, { ...p, ...patched, updatedAt: T0 + 9 });
+      assert.deepEqual(await s.principals.find('srv_upd'), updated);
+      assert.deepEqual(await s.principals.update('srv_upd', { description: '' }, T0 + 10), { ...updated, description: '', updatedAt: T0 + 10 });
+      assert.equal(await s.principals.update('srv_none', { displayName: 'x' }, T0 + 11), undefined);
     });
 
-    it('signing keys list by signsFrom and retire', async () => {
-      const k = { kid: 'k1', alg: 'ES256' as const, publicJwk: '{}', privateKeySealed: 'a.b.c', createdAt: T0, signsFrom: T0, retiredAt: null };
-      await s.signingKeys.insert({ ...k, kid: 'k2', signsFrom: T0 + 10 });
-      await s.signingKeys.insert(k);
-      await s.signingKeys.retire('k1', T0 + 10);
-      assert.deepEqual(await s.signingKeys.list(), [{ ...k, retiredAt: T0 + 10 }, { ...k, kid: 'k2', signsFrom: T0 + 10 }]);
+    it('principals: markDeleted hides a principal from find, list and update, once', async () => {
+      await s.principals.insert(principal({ clientId: 'srv_del', tenantId: 't2', type: 'agent', createdAt: T0 + 1 }));
+      await s.principals.insert(principal({ clientId: 'srv_gone', deletedAt: T0 }));
+      assert.equal(await s.principals.find('srv_gone'), undefined);
+      assert.equal(await s.principals.markDeleted('srv_del', T0 + 50), true);
+      assert.equal(await s.principals.markDeleted('srv_del', T0 + 51), false);
+      assert.equal(await s.principals.markDeleted('srv_none', T0 + 51), false);
+      assert.equal(await s.principals.find('srv_del'), undefined);
+      assert.equal(await s.principals.update('srv_del', { displayName: 'back' }, T0 + 52), undefined);
+      assert.deepEqual(ids(await s.principals.list({ tenantId: 't2', type: 'agent', limit: 10 }), 'clientId'), ['agt_L_e']);
+      await assert.rejects(s.principals.insert(principal({ clientId: 'srv_del' })), ConflictError);
     });
 
-    it('sessions: find, touch, delete, delete for a user except one, delete expired', async () => {
-      const base = { userId: 'u1', tenantId: 't1', createdAt: T0, lastSeenAt: T0, expiresAt: T0 + 1000 };
-      for (const id of ['x1', 'x2', 'x3']) await s.sessions.insert({ idHash: id, ...base });
+    it('secrets: listUsable excludes expired and revoked ones, listUnrevoked keeps expired ones, newest first', async () => {
+      await s.principals.insert(principal({ clientId: 'srv_sec' }));
+      await s.principals.insert(principal({ clientId: 'srv_sec2' }));
+      const current = secret({ id: 's-current', createdAt: T0 + 3 });
+      const rotated = secret({ id: 's-rotated', createdAt: T0 + 2 });
+      const expired = secret({ id: 's-expired', createdAt: T0 + 1, expiresAt: T0 + 10 });
+      const revoked = secret({ id: 's-revoked', createdAt: T0 + 4 });
+      for (const x of [rotated, expired, current, revoked]) await s.secrets.insert(x);
+      await s.secrets.insert(secret({ id: 's-other', clientId: 'srv_sec2' }));
+      await s.secrets.setExpiry('s-rotated', T0 + 100);
+      await s.secrets.revoke(['s-revoked'], T0 + 5);
+      await s.secrets.revoke([], T0 + 5);
+      const rotatedNow = { ...rotated, expiresAt: T0 + 100 };
+      assert.deepEqual(await s.secrets.listUsable('srv_sec', T0 + 9), [current, rotatedNow, expired]);
+      assert.deepEqual(await s.secrets.listUsable('srv_sec', T0 + 10), [current, rotatedNow]);
+      assert.deepEqual(await s.secrets.listUsable('srv_sec', T0 + 100), [current]);
+      assert.deepEqual(await s.secrets.listUnrevoked('srv_sec'), [current, rotatedNow, expired]);
+      await s.secrets.revoke(['s-rotated', 's-expired'], T0 + 6);
+      assert.deepEqual(await s.secrets.listUnrevoked('srv_sec'), [current]);
+      assert.deepEqual(ids(await s.secrets.listUsable('srv_sec2', T0), 'id'), ['s-other']);
+      await assert.rejects(s.secrets.insert(current), ConflictError);
+    });
+
+    it('signing keys: listed by signsFrom with exact records; retire sets retiredAt; duplicate kid is a ConflictError', async () => {
+      const next = signingKey({ kid: 'k-next', signsFrom: T0 + 60_000 });
+      const first = signingKey({ kid: 'k-first' });
+      await s.signingKeys.insert(next);
+      await s.signingKeys.insert(first);
+      assert.deepEqual(await s.signingKeys.list(), [first, next]);
+      await s.signingKeys.retire('k-first', T0 + 60_000);
+      assert.deepEqual(await s.signingKeys.list(), [{ ...first, retiredAt: T0 + 60_000 }, next]);
+      await assert.rejects(s.signingKeys.insert(first), ConflictError);
+    });
+
+    it('sessions: find, touch, delete, deleteForUser with and without an exception, deleteExpired at expiresAt', async () => {
+      await s.users.insert(user({ id: 'u-sess', email: 'sess@acme.test' }));
+      await s.users.insert(user({ id: 'u-sess2', email: 'sess2@acme.test' }));
+      for (const id of ['x1', 'x2', 'x3', 'x4']) await s.sessions.insert(session({ idHash: id }));
+      await s.sessions.insert(session({ idHash: 'y1', userId: 'u-sess2', expiresAt: T0 + 2000 }));
+      await assert.rejects(s.sessions.insert(session({ idHash: 'x1' })), ConflictError);
       await s.sessions.touch('x1', T0 + 5);
-      assert.deepEqual(await s.sessions.find('x1'), { idHash: 'x1', ...base, lastSeenAt: T0 + 5 });
-      await s.sessions.deleteForUser('u1', 'x2');
+      assert.deepEqual(await s.sessions.find('x1'), session({ idHash: 'x1', lastSeenAt: T0 + 5 }));
+      assert.equal(await s.sessions.find('nope'), undefined);
+      await s.sessions.delete('x4');
+      assert.equal(await s.sessions.find('x4'), undefined);
+      await s.sessions.deleteForUser('u-sess', 'x2');
       assert.equal(await s.sessions.find('x1'), undefined);
+      assert.equal(await s.sessions.find('x3'), undefined);
+      assert.deepEqual(await s.sessions.find('x2'), session({ idHash: 'x2' }));
+      await s.sessions.deleteExpired(T0 + 999);
       assert.ok(await s.sessions.find('x2'));
       await s.sessions.deleteExpired(T0 + 1000);
       assert.equal(await s.sessions.find('x2'), undefined);
+      assert.ok(await s.sessions.find('y1'));
+      await s.sessions.deleteForUser('u-sess2');
+      assert.equal(await s.sessions.find('y1'), undefined);
     });
 
-    it('audit events list newest first per tenant, before a cursor', async () => {
-      const e = { tenantId: 't1', occurredAt: T0, actorType: 'user' as const, actorId: 'u1', action: 'principal.created', targetType: 'service_principal', targetId: 'srv_a', outcome: 'success' as const, sourceIp: '127.0.0.1', details: { n: 1, nested: { a: [1] } } };
-      for (const id of ['e1', 'e2', 'e3']) await s.audit.insert({ id, ...e });
-      await s.audit.insert({ id: 'e4', ...e, tenantId: 't2' });
-      assert.deepEqual((await s.audit.list({ tenantId: 't1', limit: 2 })).map((x) => x.id), ['e3', 'e2']);
-      assert.deepEqual(await s.audit.list({ tenantId: 't1', limit: 5, before: 'e2' }), [{ id: 'e1', ...e }]);
+    it('audit: exact round-trip, newest first by id (bytewise), before a cursor, per tenant', async () => {
+      const events = ['0a', '0B', '0b', '1A'].map((id, i) => auditEvent({ id, occurredAt: T0 + i }));
+      for (const e of events) await s.audit.insert(e);
+      const bare = auditEvent({ id: '0c', tenantId: 't2', actorType: 'anonymous', actorId: null, targetType: null, targetId: null, outcome: 'failure', sourceIp: null, details: {} });
+      await s.audit.insert(bare);
+      assert.deepEqual(await s.audit.list({ tenantId: 't1', limit: 10 }), [events[3], events[2], events[0], events[1]]);
+      assert.deepEqual(ids(await s.audit.list({ tenantId: 't1', limit: 2 }), 'id'), ['1A', '0b']);
+      assert.deepEqual(ids(await s.audit.list({ tenantId: 't1', limit: 2, before: '0b' }), 'id'), ['0a', '0B']);
+      assert.deepEqual(await s.audit.list({ tenantId: 't1', limit: 2, before: '0B' }), []);
+      assert.deepEqual(await s.audit.list({ tenantId: 't2', limit: 10 }), [bare]);
+      await assert.rejects(s.audit.insert(bare), ConflictError);
     });
 
-    it('revocations are idempotent, listed while live and pruned after', async () => {
-      const r = { kind: 'grant' as const, value: 'g1', tenantId: 't1', revokedAt: T0, pruneAfter: T0 + 10 };
-      await s.revocations.insert(r);
-      await s.revocations.insert({ ...r, revokedAt: T0 + 5 });
-      await s.revocations.insert({ kind: 'jti', value: 'g1', tenantId: null, revokedAt: T0, pruneAfter: T0 + 20 });
-      assert.deepEqual(await s.revocations.listLive(T0 + 9), [r, { kind: 'jti', value: 'g1', tenantId: null, revokedAt: T0, pruneAfter: T0 + 20 }]);
+    it('revocations: insert is idempotent on (kind, value); listLive and prune split at pruneAfter', async () => {
+      const grant = { kind: 'grant' as const, value: 'g1', tenantId: 't1', revokedAt: T0, pruneAfter: T0 + 10 };
+      const jti = { kind: 'jti' as const, value: 'g1', tenantId: null, revokedAt: T0 + 1, pruneAfter: T0 + 20 };
+      await s.revocations.insert(grant);
+      await s.revocations.insert({ ...grant, revokedAt: T0 + 5, pruneAfter: T0 + 99 });
+      await Promise.all([s.revocations.insert(jti), s.revocations.insert(jti), s.revocations.insert(jti)]);
+      assert.deepEqual(await s.revocations.listLive(T0 + 9), [grant, jti]);
+      assert.deepEqual(await s.revocations.listLive(T0 + 10), [jti]);
+      await s.revocations.prune(T0 + 9);
+      assert.deepEqual(await s.revocations.listLive(T0), [grant, jti]);
       await s.revocations.prune(T0 + 10);
-      assert.deepEqual((await s.revocations.listLive(T0)).map((x) => x.kind), ['jti']);
+      assert.deepEqual(await s.revocations.listLive(T0), [jti]);
+      await s.revocations.prune(T0 + 20);
+      assert.deepEqual(await s.revocations.listLive(T0), []);
     });
 
-    it('the change log assigns increasing sequence numbers, pages and prunes', async () => {
+    it('changes: strictly increasing seq, since pages ascending, prune keeps the newest so latestSeq never goes back', async () => {
       const start = await s.changes.latestSeq();
       for (let i = 0; i < 5; i++) await s.changes.append({ kind: 'principal', key: `k${i}`, at: T0 + i });
       const all = await s.changes.since(start, 100);
-      assert.deepEqual(all.map((c) => c.key), ['k0', 'k1', 'k2', 'k3', 'k4']);
-      assert.ok(all.every((c, i) => i === 0 || c.seq > all[i - 1]!.seq));
-      assert.equal(await s.changes.latestSeq(), all[4]!.seq);
-      assert.deepEqual((await s.changes.since(all[1]!.seq, 2)).map((c) => c.key), ['k2', 'k3']);
+      assert.deepEqual(all.map(({ kind, key, at }) => ({ kind, key, at })), [0, 1, 2, 3, 4].map((i) => ({ kind: 'principal', key: `k${i}`, at: T0 + i })));
+      assert.ok(all.every((c, i) => Number.isInteger(c.seq) && c.seq > (i === 0 ? start : all[i - 1]!.seq)));
+      const last = all[4]!.seq;
+      assert.equal(await s.changes.latestSeq(), last);
+      assert.deepEqual(await s.changes.since(all[1]!.seq, 2), [all[2], all[3]]);
+      assert.deepEqual(await s.changes.since(last, 10), []);
       await s.changes.prune(T0 + 3);
-      assert.deepEqual((await s.changes.since(0, 100)).map((c) => c.key), ['k3', 'k4']);
+      assert.deepEqual(await s.changes.since(start, 100), [all[3], all[4]]);
+      await s.changes.prune(T0 + 1_000_000);
+      assert.deepEqual(await s.changes.since(start, 100), [all[4]]);
+      assert.equal(await s.changes.latestSeq(), last);
+      await s.changes.append({ kind: 'tenant', key: 'after-prune', at: T0 });
+      assert.ok((await s.changes.latestSeq()) > last);
     });
 
-    it('monitors get increasing ids and stay inside their tenant', async () => {
-      const m = { tenantId: 't1', name: 'cpu', type: 'metric alert', query: 'avg(last_5m):avg:cpu{*} > 90', message: '', tags: ['a:b'], priority: null, options: { thresholds: { critical: 90 } }, creatorId: 'srv_a', createdAt: T0, modifiedAt: T0 };
-      const one = await s.monitors.insert(m);
-      const two = await s.monitors.insert({ ...m, name: 'mem' });
-      assert.ok(two.id > one.id);
-      assert.deepEqual(one, { id: one.id, ...m });
-      assert.equal(await s.monitors.find('t2', one.id), undefined);
-      assert.equal(await s.monitors.update('t2', one.id, { name: 'x' }, T0 + 1), undefined);
-      assert.equal(await s.monitors.delete('t2', one.id), false);
-      assert.deepEqual(await s.monitors.update('t1', one.id, { name: 'cpu!', priority: 2 }, T0 + 1), { ...one, name: 'cpu!', priority: 2, modifiedAt: T0 + 1 });
-      assert.deepEqual((await s.monitors.list('t1', 10)).map((x) => x.name), ['cpu!', 'mem']);
-      assert.equal(await s.monitors.delete('t1', one.id), true);
-      assert.equal(await s.monitors.find('t1', one.id), undefined);
+    it('monitors: ids are assigned, increasing and never reused; exact round-trip; list by id with a limit', async () => {
+      const a = await s.monitors.insert(monitor({ name: 'a' }));
+      const b = await s.monitors.insert(monitor({ name: 'b', priority: null, tags: [], options: {} }));
+      assert.ok(Number.isInteger(a.id) && b.id > a.id);
+      assert.deepEqual(a, { id: a.id, ...monitor({ name: 'a' }) });
+      assert.deepEqual(await s.monitors.find('t1', b.id), b);
+      assert.deepEqual(await s.monitors.list('t1', 10), [a, b]);
+      assert.deepEqual(await s.monitors.list('t1', 1), [a]);
+      assert.equal(await s.monitors.delete('t1', b.id), true);
+      assert.equal(await s.monitors.delete('t1', b.id), false);
+      assert.equal(await s.monitors.find('t1', b.id), undefined);
+      const c = await s.monitors.insert(monitor({ name: 'c' }));
+      assert.ok(c.id > b.id);
     });
 
-    it('ingest bodies come back byte-exact', async () => {
-      const body = new Uint8Array([0, 1, 2, 255, 10, 13, 0x80]);
-      await s.ingest.insert({ id: 'i1', tenantId: 't1', principalId: 'agt_z', signal: 'trace', contentType: 'application/x-protobuf', body, receivedAt: T0 });
-      assert.deepEqual(await s.ingest.list('t1', 5), [{ id: 'i1', tenantId: 't1', principalId: 'agt_z', signal: 'trace', contentType: 'application/x-protobuf', body, receivedAt: T0 }]);
-      assert.deepEqual(await s.ingest.list('t2', 5), []);
+    it('monitors: update returns the new record; another tenant cannot find, update or delete them', async () => {
+      const m = await s.monitors.insert(monitor({ tenantId: 't2', name: 'iso' }));
+      assert.equal(await s.monitors.find('t1', m.id), undefined);
+      assert.equal(await s.monitors.update('t1', m.id, { name: 'stolen' }, T0 + 1), undefined);
+      assert.equal(await s.monitors.delete('t1', m.id), false);
+      assert.deepEqual(await s.monitors.find('t2', m.id), m);
+      const patch = { name: 'iso!', tags: ['x:y'], priority: null, options: { renotify_interval: 10 } };
+      const updated = await s.monitors.update('t2', m.id, patch, T0 + 2);
+      assert.deepEqual(updated, { ...m, ...patch, modifiedAt: T0 + 2 });
+      assert.deepEqual(await s.monitors.find('t2', m.id), updated);
+      assert.equal(await s.monitors.update('t2', m.id + 1000, { name: 'x' }, T0 + 3), undefined);
+      assert.deepEqual(await s.monitors.list('t2', 10), [updated]);
     });
 
-    it('IN-2 a transaction that throws leaves nothing written', async () => {
+    it('ingest: bodies come back byte-exact as Uint8Array, newest first, per tenant, limited', async () => {
+      const every = new Uint8Array(256).map((_, i) => i);
+      const slice = Buffer.from([9, 9, 0, 255, 0x80, 9]).subarray(2, 5);
+      const older = batch({ id: 'b-1', body: every, signal: 'trace', contentType: 'application/x-protobuf' });
+      const newer = batch({ id: 'b-2', body: slice, receivedAt: T0 + 1 });
+      const empty = batch({ id: 'b-3', tenantId: 't2', body: new Uint8Array(0), signal: 'logs' });
+      for (const b of [older, newer, empty]) await s.ingest.insert(b);
+      const listed = await s.ingest.list('t1', 10);
+      assert.deepEqual(listed, [{ ...newer, body: new Uint8Array([0, 255, 0x80]) }, older]);
+      assert.ok(listed.every((b) => Object.getPrototypeOf(b.body) === Uint8Array.prototype));
+      assert.deepEqual(ids(await s.ingest.list('t1', 1), 'id'), ['b-2']);
+      assert.deepEqual(await s.ingest.list('t2', 10), [empty]);
+      await assert.rejects(s.ingest.insert(older), ConflictError);
+    });
+
+    it('transaction: commits the writes of every store and returns what the callback returns; reads see its own writes', async () => {
+      const result = await s.transaction(async (tx) => {
+        await tx.tenants.insert({ id: 't-tx', name: 'committed', createdAt: T0 });
+        await tx.principals.insert(principal({ clientId: 'srv_tx', tenantId: 't-tx' }));
+        await tx.secrets.insert(secret({ id: 's-tx', clientId: 'srv_tx' }));
+        assert.equal((await tx.principals.find('srv_tx'))?.tenantId, 't-tx');
+        return 'done';
+      });
+      assert.equal(result, 'done');
+      assert.equal((await s.tenants.findById('t-tx'))?.name, 'committed');
+      assert.deepEqual(ids(await s.secrets.listUnrevoked('srv_tx'), 'id'), ['s-tx']);
+    });
+
+    it('transaction: a throw inside leaves nothing written and reaches the caller unchanged', async () => {
+      const seq = await s.changes.latestSeq();
+      const boom = new Error('boom');
       await assert.rejects(
         s.transaction(async (tx) => {
-          await tx.tenants.insert({ id: 't9', name: 'rollback', createdAt: T0 });
-          await tx.changes.append({ kind: 'tenant', key: 't9', at: T0 });
-          throw new Error('boom');
+          await tx.tenants.insert({ id: 't-rb', name: 'rolled-back', createdAt: T0 });
+          await tx.users.insert(user({ id: 'u-rb', email: 'rb@acme.test' }));
+          await tx.users.addMembership({ tenantId: 't-rb', userId: 'u-rb', roles: [], createdAt: T0 });
+          await tx.changes.append({ kind: 'tenant', key: 't-rb', at: T0 });
+          await tx.monitors.insert(monitor({ tenantId: 't-rb' }));
+          throw boom;
         }),
-        /boom/,
+        (e) => e === boom,
       );
-      assert.equal(await s.tenants.findById('t9'), undefined);
-      assert.deepEqual((await s.changes.since(0, 100)).filter((c) => c.key === 't9'), []);
-      await s.transaction(async (tx) => tx.tenants.insert({ id: 't9', name: 'committed', createdAt: T0 }));
-      assert.equal((await s.tenants.findById('t9'))?.name, 'committed');
+      assert.equal(await s.tenants.findById('t-rb'), undefined);
+      assert.equal(await s.users.findById('u-rb'), undefined);
+      assert.equal(await s.users.findMembership('t-rb', 'u-rb'), undefined);
+      assert.deepEqual(await s.changes.since(seq, 10), []);
+      assert.deepEqual(await s.monitors.list('t-rb', 10), []);
     });
 
-    it('concurrent inserts of one unique key: exactly one succeeds, the rest are ConflictError', async () => {
-      const results = await Promise.allSettled(Array.from({ length: 10 }, (_, i) => s.tenants.insert({ id: `race${i}`, name: 'raced', createdAt: T0 })));
-      assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
-      assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof ConflictError));
+    it('transaction: a ConflictError caught inside does not spoil the transaction', async () => {
+      await s.transaction(async (tx) => {
+        await assert.rejects(tx.tenants.insert({ id: 't-dup', name: 'acme', createdAt: T0 }), ConflictError);
+        await tx.tenants.insert({ id: 't-dup', name: 'acme-2', createdAt: T0 });
+      });
+      assert.equal((await s.tenants.findById('t-dup'))?.name, 'acme-2');
     });
 
-    it('IN-4 injection payloads are plain data', async () => {
+    it('concurrent inserts of one unique key: exactly one succeeds, the other nine are ConflictError', async () => {
+      const tenants = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => s.tenants.insert({ id: `race-${i}`, name: 'raced', createdAt: T0 })),
+      );
+      const emails = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => s.users.insert(user({ id: `race-${i}`, email: 'race@acme.test' }))),
+      );
+      const inTransactions = await Promise.allSettled(
+        Array.from({ length: 10 }, (_, i) => s.transaction(async (tx) => {
+          await tx.principals.insert(principal({ clientId: 'srv_race', displayName: `n${i}` }));
+          await tx.changes.append({ kind: 'principal', key: 'srv_race', at: T0 });
+        })),
+      );
+      for (const results of [tenants, emails, inTransactions]) {
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1);
+        assert.ok(results.every((r) => r.status === 'fulfilled' || r.reason instanceof ConflictError));
+      }
+    });
+
+    it('injection payloads are stored as plain data', async () => {
       const payload = "x'); DROP TABLE tenants; --";
-      await s.tenants.insert({ id: payload, name: "o'brien", createdAt: T0 });
-      assert.equal((await s.tenants.findById(payload))?.name, "o'brien");
+      await s.tenants.insert({ id: payload, name: "o'brien \\ \"q\" %_", createdAt: T0 });
+      assert.equal((await s.tenants.findById(payload))?.name, "o'brien \\ \"q\" %_");
       assert.equal(await s.tenants.findByName("' OR '1'='1"), undefined);
-      assert.ok((await s.tenants.list()).length >= 3);
+      assert.equal(await s.tenants.findByName('%'), undefined);
+      assert.ok(await s.tenants.findById('t1'));
     });
   });
 }

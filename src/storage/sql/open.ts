@@ -1,0 +1,100 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import {
+  CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql,
+  type DatabaseConnection, type Dialect, type Driver,
+} from 'kysely';
+import type { Storage } from '../types.ts';
+import { migrationProvider } from './migrations/index.ts';
+import type { Database, Engine } from './schema.ts';
+import { createStores } from './stores/index.ts';
+
+/**
+ * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE): a deferred one that
+ * reads first and writes later fails with SQLITE_BUSY at once, without waiting out busy_timeout,
+ * when another process (a second node, the CLI) wrote in between.
+ */
+class ImmediateSqliteDriver extends SqliteDriver {
+  override async beginTransaction(connection: DatabaseConnection): Promise<void> {
+    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+  }
+}
+
+class ImmediateSqliteDialect extends SqliteDialect {
+  constructor(private readonly database: SQLite.Database) {
+    super({ database });
+  }
+
+  override createDriver(): Driver {
+    return new ImmediateSqliteDriver({ database: this.database });
+  }
+}
+
+function sqliteDialect(path: string): Dialect {
+  if (path === '') throw new Error('TESSERA_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/tessera.db');
+  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  const database = new SQLite(path);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  return new ImmediateSqliteDialect(database);
+}
+
+function postgresDialect(url: string): Dialect {
+  // Per pool, not global: int8 (bigint timestamps, identity keys, counts) as JS numbers; bytea stays a Buffer.
+  const types = new pg.TypeOverrides();
+  types.setTypeParser(pg.types.builtins.INT8, 'text', Number);
+  const pool = new pg.Pool({ connectionString: url, max: 10, types });
+  // An idle connection that breaks is dropped by the pool; the next query reports a lasting failure.
+  pool.on('error', () => {});
+  return new PostgresDialect({ pool });
+}
+
+function dialectFor(databaseUrl: string): { engine: Engine; dialect: Dialect } {
+  if (databaseUrl.startsWith('sqlite:')) {
+    return { engine: 'sqlite', dialect: sqliteDialect(databaseUrl.slice('sqlite:'.length)) };
+  }
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
+  throw new Error(
+    'TESSERA_DATABASE_URL must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory:, ' +
+      'or postgres://user:password@host:5432/database',
+  );
+}
+
+async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<string[]> {
+  const migrator = new Migrator({ db, provider: migrationProvider(engine) });
+  const { error, results = [] } = await migrator.migrateToLatest();
+  if (error !== undefined) {
+    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'migrations';
+    throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
+  }
+  return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
+}
+
+/**
+ * Opens the database named by TESSERA_DATABASE_URL: `sqlite:<file>` (a path relative to the working
+ * directory; parent directories are created), `sqlite::memory:`, or `postgres://…` /
+ * `postgresql://…`. The same store classes serve the root connection and every transaction.
+ */
+export async function openStorage(databaseUrl: string): Promise<Storage> {
+  const { engine, dialect } = dialectFor(databaseUrl);
+  const db = new Kysely<Database>({ dialect });
+  return {
+    engine,
+    ...createStores(db),
+    transaction: (fn) => db.transaction().execute((trx) => fn(createStores(trx))),
+    migrate: () => migrateToLatest(db, engine),
+    async ping() {
+      try {
+        const { rows } = await sql<{ one: number }>`select 1 as one`.execute(db);
+        return rows[0]?.one === 1;
+      } catch {
+        return false;
+      }
+    },
+    close: () => db.destroy(),
+  };
+}

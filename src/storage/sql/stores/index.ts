@@ -1,0 +1,30 @@
+import type { Stores } from '../../types.ts';
+import type { Executor } from '../schema.ts';
+import { SqlAuditStore } from './audit.ts';
+import { SqlChangeStore } from './changes.ts';
+import { SqlIngestStore } from './ingest.ts';
+import { SqlMonitorStore } from './monitors.ts';
+import { SqlPrincipalStore } from './principals.ts';
+import { SqlRevocationStore } from './revocations.ts';
+import { SqlSecretStore } from './secrets.ts';
+import { SqlSessionStore } from './sessions.ts';
+import { SqlSigningKeyStore } from './signing-keys.ts';
+import { SqlTenantStore } from './tenants.ts';
+import { SqlUserStore } from './users.ts';
+
+/** Every store over one executor: the root database, or a transaction so that all of them write inside it. */
+export function createStores(db: Executor): Stores {
+  return {
+    tenants: new SqlTenantStore(db),
+    users: new SqlUserStore(db),
+    principals: new SqlPrincipalStore(db),
+    secrets: new SqlSecretStore(db),
+    signingKeys: new SqlSigningKeyStore(db),
+    sessions: new SqlSessionStore(db),
+    audit: new SqlAuditStore(db),
+    revocations: new SqlRevocationStore(db),
+    changes: new SqlChangeStore(db),
+    monitors: new SqlMonitorStore(db),
+    ingest: new SqlIngestStore(db),
+  };
+}

@@ -1,0 +1,28 @@
+import type { TenantRecord, TenantStore } from '../../types.ts';
+import type { Executor, Row } from '../schema.ts';
+import { insertUnique } from './common.ts';
+
+const toRecord = (r: Row<'tenants'>): TenantRecord => ({ id: r.id, name: r.name, createdAt: r.created_at });
+
+export class SqlTenantStore implements TenantStore {
+  constructor(private readonly db: Executor) {}
+
+  async insert(t: TenantRecord): Promise<void> {
+    await insertUnique('tenant', this.db.insertInto('tenants').values({ id: t.id, name: t.name, created_at: t.createdAt }));
+  }
+
+  async findById(id: string): Promise<TenantRecord | undefined> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('id', '=', id).executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async findByName(name: string): Promise<TenantRecord | undefined> {
+    const r = await this.db.selectFrom('tenants').selectAll().where('name', '=', name).executeTakeFirst();
+    return r && toRecord(r);
+  }
+
+  async list(): Promise<TenantRecord[]> {
+    const rows = await this.db.selectFrom('tenants').selectAll().orderBy('name').execute();
+    return rows.map(toRecord);
+  }
+}
