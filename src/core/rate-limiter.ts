@@ -37,6 +37,12 @@ export class FailureLimiter {
     this.windows.set(key, { start: now, count: 1 });
   }
 
+  /** Takes back one failure counted in advance (an attempt that turned out right). */
+  forgive(key: string): void {
+    const w = this.windows.get(key);
+    if (w && w.count > 0) w.count--;
+  }
+
   private sweep(now: number): void {
     for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
     if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);

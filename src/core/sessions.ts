@@ -54,18 +54,22 @@ export class SessionService {
     const email = rawEmail.trim().toLowerCase();
     const wait = Math.max(perAccount.retryAfter(email), perIp.retryAfter(ip));
     if (wait > 0) throw new TooManyRequests(wait);
+    // Count the attempt as failed before the slow hash: parallel guesses cannot all slip under the
+    // limit while the first ones are still being checked. A right password takes it back.
+    perAccount.fail(email);
+    perIp.fail(ip);
     const user = email.length <= 320 ? await storage.users.findByEmail(email) : undefined;
     const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
-    const memberships = user && valid && user.disabledAt === null ? await storage.users.listMemberships(user.id) : [];
+    const memberships = user ? await storage.users.listMemberships(user.id) : [];
     const membership = memberships[0];
-    if (!user || !membership) {
-      perAccount.fail(email);
-      perIp.fail(ip);
+    if (!user || !valid || user.disabledAt !== null || !membership) {
       await storage.transaction((tx) =>
-        audit.record(tx, { action: 'session.sign_in_failed', tenantId: null, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure', details: { email } }),
+        audit.record(tx, { action: 'session.sign_in_failed', tenantId: membership?.tenantId ?? null, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure', details: { email } }),
       );
       return { ok: false };
     }
+    perAccount.forgive(email);
+    perIp.forgive(ip);
     const sessionId = randomToken(256);
     const now = clock.now();
     await storage.transaction(async (tx) => {

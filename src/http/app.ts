@@ -7,7 +7,7 @@ import swagger from '@fastify/swagger';
 import type { Tessera } from '../main.ts';
 import './families.ts';
 import { errorHandler } from './error-handler.ts';
-import { securityHeaders } from './security-headers.ts';
+import { baseHeaders, securityHeaders } from './security-headers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { realmRoutes } from './routes/realm.ts';
@@ -18,14 +18,14 @@ import { auditRoutes } from './routes/audit.ts';
 import { monitorRoutes } from '../resource/monitors.ts';
 import { ingestRoutes } from '../resource/ingest.ts';
 
-const SENSITIVE_QUERY = /^(client_secret|code|code_verifier|refresh_token|access_token|token|password|state)$/i;
+/** Query parameters whose values may be logged; every other value is redacted (IN-5). */
+const LOGGABLE_QUERY = new Set(['max', 'cursor', 'next', 'client_id', 'response_type', 'scope', 'redirect_uri', 'grant_type', 'token_type_hint']);
 
-/** Logs the path and query keys only; values of sensitive keys never reach a log line (IN-5). */
 function logUrl(url: string): string {
   const q = url.indexOf('?');
   if (q < 0) return url;
   const params = new URLSearchParams(url.slice(q + 1));
-  const shown = [...params.keys()].map((k) => (SENSITIVE_QUERY.test(k) ? `${k}=[REDACTED]` : `${k}=${params.get(k)}`));
+  const shown = [...params.keys()].map((k) => (LOGGABLE_QUERY.has(k) ? `${k}=${params.get(k)}` : `${k}=[REDACTED]`));
   return `${url.slice(0, q)}?${shown.join('&')}`;
 }
 
@@ -63,7 +63,12 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     onConstructorPoisoning: 'remove',
     return503OnClosing: true,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
-    routerOptions: { ignoreTrailingSlash: false },
+    routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
+    // Errors raised before routing (a malformed URL) go through the same handler and headers.
+    frameworkErrors: (err, request, reply) => {
+      baseHeaders(reply, request, config.baseUrl.startsWith('https://'));
+      return errorHandler(err, request, reply);
+    },
   });
   app.decorate('tessera', t);
   app.setErrorHandler(errorHandler);

@@ -1,4 +1,4 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 
 const HTML_CSP = [
@@ -16,6 +16,14 @@ const PUBLIC_CORS = new Set(['/.well-known/oauth-authorization-server', '/oauth2
 const isPublicDocument = (path: string) =>
   PUBLIC_CORS.has(path) || path.startsWith('/.well-known/oauth-authorization-server/') || /^\/auth\/[^/]+\/default\/oauth2\/jwks$/.test(path);
 
+/** The headers every response carries, also those answered before routing. */
+export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https: boolean): void {
+  reply.header('x-content-type-options', 'nosniff');
+  reply.header('referrer-policy', 'no-referrer');
+  reply.header('x-request-id', request.id);
+  if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+}
+
 /**
  * Headers on every response (TH-2, TH-3, TH-4, CS-4): nosniff, no referrer, HSTS behind https,
  * a strict CSP and frame denial on HTML, no-store where the route asks for it, and CORS only on
@@ -24,10 +32,7 @@ const isPublicDocument = (path: string) =>
 export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
   const https = config.baseUrl.startsWith('https://');
   app.addHook('onSend', async (request, reply, payload) => {
-    reply.header('x-content-type-options', 'nosniff');
-    reply.header('referrer-policy', 'no-referrer');
-    reply.header('x-request-id', request.id);
-    if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
+    baseHeaders(reply, request, https);
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
       reply.header('content-security-policy', HTML_CSP);

@@ -28,6 +28,8 @@ export function siteMetadata(baseUrl: string, scopes: string[]) {
   return {
     issuer: baseUrl,
     jwks_uri: `${baseUrl}/oauth2/v1/jwks`,
+    // Explicitly none yet (RFC 8414 §2: an absent list would mean authorization_code and implicit).
+    grant_types_supported: [],
     response_types_supported: ['code'],
     token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
     code_challenge_methods_supported: ['S256'],
