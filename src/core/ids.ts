@@ -4,6 +4,7 @@ const BASE62 = '0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz';
 
 /** Fixed-width base62 of a byte string (width = enough digits for any value of that length). */
 export function base62(bytes: Uint8Array): string {
+  if (bytes.length <= 6) return base62Small(bytes);
   let n = 0n;
   for (const b of bytes) n = (n << 8n) | BigInt(b);
   const width = Math.ceil((bytes.length * 8) / Math.log2(62));
@@ -53,3 +54,16 @@ export const newUuid = (): string => randomUUID();
 
 /** A random token of `bits` bits as base64url. */
 export const randomToken = (bits = 256): string => randomBytes(bits / 8).toString('base64url');
+
+/** base62 of up to 48 bits with plain numbers (exact below 2^53): the checksum path, no BigInt. */
+function base62Small(bytes: Uint8Array): string {
+  let n = 0;
+  for (const b of bytes) n = n * 256 + b;
+  const width = Math.ceil((bytes.length * 8) / Math.log2(62));
+  let out = '';
+  for (let i = 0; i < width; i++) {
+    out = BASE62[n % 62] + out;
+    n = Math.floor(n / 62);
+  }
+  return out;
+}

@@ -79,7 +79,6 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   });
   securityHeaders(app, config);
   await app.register(formbody);
-  await app.register(cookie);
   await app.register(rateLimit, {
     global: false,
     keyGenerator: (request) => request.ip,
@@ -109,9 +108,13 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   await app.register(lookupRoutes);
   await app.register(realmRoutes);
   await app.register(siteRoutes);
-  await app.register(sessionRoutes);
-  await app.register(principalRoutes);
-  await app.register(auditRoutes);
+  // Cookies matter only to the console and the management API: parsing them stays off the token path.
+  await app.register(async (consoleScope) => {
+    await consoleScope.register(cookie);
+    await consoleScope.register(sessionRoutes);
+    await consoleScope.register(principalRoutes);
+    await consoleScope.register(auditRoutes);
+  });
   await app.register(monitorRoutes);
   await app.register(ingestRoutes);
   await app.ready();

@@ -31,7 +31,7 @@ export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https:
  */
 export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
   const https = config.baseUrl.startsWith('https://');
-  app.addHook('onSend', async (request, reply, payload) => {
+  app.addHook('onSend', (request, reply, payload, done) => {
     baseHeaders(reply, request, https);
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
@@ -45,6 +45,6 @@ export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'base
     }
     const path = request.url.split('?')[0]!;
     if (isPublicDocument(path) && request.method === 'GET') reply.header('access-control-allow-origin', '*');
-    return payload;
+    done(null, payload);
   });
 }

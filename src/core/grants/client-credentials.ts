@@ -1,6 +1,5 @@
-import { randomBytes } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { InvalidScope } from '../errors.ts';
-import { base62 } from '../ids.ts';
 import { authenticatePrincipal, type RealmContext } from '../realm.ts';
 import { parseScope } from '../scopes.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
@@ -50,7 +49,7 @@ export async function handler(
       aud: vanityUrl(ctx.config.baseUrl, ctx.config.tenantDomain, tenant!.name),
       client_id: principal.clientId,
       scope,
-      jti: `${secretId}.${base62(randomBytes(12))}`,
+      jti: `${secretId}.${randomUUID()}`,
       iat,
       exp: iat + ttl,
       tenant_id: tenant!.id,
