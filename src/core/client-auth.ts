@@ -24,10 +24,13 @@ function decodeBasic(header: string): { id: string; secret: string } | undefined
   const text = Buffer.from(encoded, 'base64').toString('utf8');
   const colon = text.indexOf(':');
   if (colon < 0) return undefined;
+  const id = text.slice(0, colon);
+  const secret = text.slice(colon + 1);
+  if (!/[%+]/.test(text)) return { id, secret }; // the usual case: nothing was form-encoded
   try {
     // RFC 6749 §2.3.1: both parts are form-urlencoded before base64.
     const unform = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
-    return { id: unform(text.slice(0, colon)), secret: unform(text.slice(colon + 1)) };
+    return { id: unform(id), secret: unform(secret) };
   } catch {
     return undefined;
   }

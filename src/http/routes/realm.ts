@@ -12,6 +12,11 @@ type TenantParams = { Params: { tenantId: string } };
 const oauthConfig = { family: 'oauth' as const, noStore: true };
 const tenantParam = { type: 'object', properties: { tenantId: { type: 'string' } }, required: ['tenantId'] } as const;
 const formBody = { description: 'application/x-www-form-urlencoded or application/json OAuth parameters' };
+const tokenResponse = {
+  type: 'object',
+  properties: { access_token: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' }, token_type: { type: 'string' } },
+  required: ['access_token', 'expires_in', 'scope', 'token_type'],
+} as const;
 
 function methodNotAllowed(reply: FastifyReply) {
   return reply.code(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
@@ -24,7 +29,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<TenantParams>(`${base}/token`, {
     config: oauthConfig,
-    schema: { summary: 'Client-credentials token request', tags: ['tenant realm'], params: tenantParam, body: formBody },
+    schema: { summary: 'Client-credentials token request', tags: ['tenant realm'], params: tenantParam, body: formBody, response: { 200: tokenResponse } },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
     const response = await tenantToken(t.realm, tenantId, credentialSource(request, true), request.ip);
