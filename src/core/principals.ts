@@ -73,7 +73,7 @@ export class PrincipalService {
   }
 
   private async hasRotated(tx: Stores, clientId: string): Promise<boolean> {
-    return (await tx.secrets.listUsable(clientId, this.deps.clock.now())).some((s) => s.expiresAt !== null);
+    return (await tx.secrets.withRotated([clientId], this.deps.clock.now())).has(clientId);
   }
 
   async create(tenantId: string, type: PrincipalType, input: PrincipalInput, actor: Actor) {
@@ -115,7 +115,8 @@ export class PrincipalService {
     if (after !== undefined && (typeof after.createdAt !== 'number' || typeof after.clientId !== 'string')) throw badRequest('The cursor parameter is not a cursor of this list.');
     const rows = await storage.principals.list({ tenantId, type, limit: max + 1, ...(after ? { after } : {}) });
     const page = rows.slice(0, max);
-    const items = await Promise.all(page.map(async (p) => principalView(p, await this.hasRotated(storage, p.clientId))));
+    const rotated = await storage.secrets.withRotated(page.map((p) => p.clientId), this.deps.clock.now());
+    const items = page.map((p) => principalView(p, rotated.has(p.clientId)));
     const last = page[page.length - 1];
     const next = rows.length > max && last ? cursors.encode(scope, { createdAt: last.createdAt, clientId: last.clientId }) : null;
     return { items, next };

@@ -188,6 +188,8 @@ export interface SecretStore {
   listUsable(clientId: string, now: number): Promise<SecretRecord[]>;
   /** Secrets with revokedAt null (including expired ones), newest first. */
   listUnrevoked(clientId: string): Promise<SecretRecord[]>;
+  /** Which of these principals hold a rotated secret that is still usable at `now` (one query for a page). */
+  withRotated(clientIds: string[], now: number): Promise<Set<string>>;
   setExpiry(id: string, expiresAt: number): Promise<void>;
   revoke(ids: string[], at: number): Promise<void>;
 }

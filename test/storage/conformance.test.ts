@@ -206,7 +206,11 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.secrets.listUsable('srv_sec', T0 + 10), [current, rotatedNow]);
       assert.deepEqual(await s.secrets.listUsable('srv_sec', T0 + 100), [current]);
       assert.deepEqual(await s.secrets.listUnrevoked('srv_sec'), [current, rotatedNow, expired]);
+      assert.deepEqual([...(await s.secrets.withRotated(['srv_sec', 'srv_sec2', 'srv_none'], T0 + 99))], ['srv_sec']);
+      assert.deepEqual([...(await s.secrets.withRotated(['srv_sec'], T0 + 100))], []);
+      assert.deepEqual([...(await s.secrets.withRotated([], T0))], []);
       await s.secrets.revoke(['s-rotated', 's-expired'], T0 + 6);
+      assert.deepEqual([...(await s.secrets.withRotated(['srv_sec'], T0 + 9))], []);
       assert.deepEqual(await s.secrets.listUnrevoked('srv_sec'), [current]);
       assert.deepEqual(ids(await s.secrets.listUsable('srv_sec2', T0), 'id'), ['s-other']);
       await assert.rejects(s.secrets.insert(current), ConflictError);

@@ -36,6 +36,16 @@ export class SqlSecretStore implements SecretStore {
     return (await this.unrevoked(clientId).execute()).map(toRecord);
   }
 
+  async withRotated(clientIds: string[], now: number): Promise<Set<string>> {
+    if (clientIds.length === 0) return new Set();
+    const rows = await this.db.selectFrom('secrets').select('client_id').distinct()
+      .where('client_id', 'in', clientIds)
+      .where('revoked_at', 'is', null)
+      .where('expires_at', '>', now)
+      .execute();
+    return new Set(rows.map((r) => r.client_id));
+  }
+
   async setExpiry(id: string, expiresAt: number): Promise<void> {
     await this.db.updateTable('secrets').set({ expires_at: expiresAt }).where('id', '=', id).execute();
   }
