@@ -517,7 +517,6 @@ for (const engine of engines()) {
     });
 
     it('IN-5 logs are one JSON object a line and never hold a secret, token, password, cookie or Authorization header', async () => {
-      const tokenUrl = `${url}/auth/${tenantId}/default/oauth2/token`;
       const secrets: string[] = [svc.clientSecret, postCreds.clientSecret, adminPassword];
       const post = async (path: string, body: string, headers: Record<string, string> = {}) => {
         const res = await fetch(`${url}${path}`, { method: 'POST', redirect: 'manual', headers: { ...FORM, ...headers }, body });
