@@ -32,7 +32,7 @@ export function loadMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Bu
   if (config.masterKey) return parseMasterKey(config.masterKey, 'TESSERA_MASTER_KEY');
   const file = join(config.dataDir, 'master.key');
   if (!existsSync(file)) {
-    mkdirSync(config.dataDir, { recursive: true });
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
   }

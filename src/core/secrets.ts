@@ -1,4 +1,4 @@
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { base62 } from './ids.ts';
 
@@ -43,7 +43,12 @@ export function isWellFormedSecret(kind: SecretKind, value: string): boolean {
 
 /** Keyed hashing of secrets: the only form in which they are stored or looked up. */
 export class SecretHasher {
-  constructor(private readonly key: Buffer) {}
+  /** Imported once: HMAC with a key object skips copying raw key bytes on every call. */
+  private readonly key: KeyObject;
+
+  constructor(key: Buffer) {
+    this.key = createSecretKey(key);
+  }
 
   hash(value: string): string {
     return createHmac('sha256', this.key).update(value).digest('hex');

@@ -13,5 +13,7 @@ declare module 'fastify' {
     family?: RouteFamily;
     /** Responses must not be cached (TH-2). */
     noStore?: boolean;
+    /** A public document (metadata, JWKS) any origin may read: `Access-Control-Allow-Origin: *` (TH-4). */
+    publicDocument?: boolean;
   }
 }

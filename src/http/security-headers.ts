@@ -12,10 +12,6 @@ const HTML_CSP = [
   "frame-ancestors 'none'",
 ].join('; ');
 
-const PUBLIC_CORS = new Set(['/.well-known/oauth-authorization-server', '/oauth2/v1/jwks']);
-const isPublicDocument = (path: string) =>
-  PUBLIC_CORS.has(path) || path.startsWith('/.well-known/oauth-authorization-server/') || /^\/auth\/[^/]+\/default\/oauth2\/jwks$/.test(path);
-
 /** The headers every response carries, also those answered before routing. */
 export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https: boolean): void {
   reply.header('x-content-type-options', 'nosniff');
@@ -27,24 +23,24 @@ export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https:
 /**
  * Headers on every response (TH-2, TH-3, TH-4, CS-4): nosniff, no referrer, HSTS behind https,
  * a strict CSP and frame denial on HTML, no-store where the route asks for it, and CORS only on
- * the public metadata and key documents.
+ * the routes marked `publicDocument` (metadata and key sets).
  */
 export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
   const https = config.baseUrl.startsWith('https://');
   app.addHook('onSend', (request, reply, payload, done) => {
     baseHeaders(reply, request, https);
+    const config = request.routeOptions.config;
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
       reply.header('content-security-policy', HTML_CSP);
       reply.header('x-frame-options', 'DENY');
       reply.header('cross-origin-opener-policy', 'same-origin');
       reply.header('cache-control', 'no-store');
-    } else if (request.routeOptions.config?.noStore) {
+    } else if (config?.noStore) {
       reply.header('cache-control', 'no-store');
       reply.header('pragma', 'no-cache');
     }
-    const path = request.url.split('?')[0]!;
-    if (isPublicDocument(path) && request.method === 'GET') reply.header('access-control-allow-origin', '*');
+    if (config?.publicDocument && request.method === 'GET') reply.header('access-control-allow-origin', '*');
     done(null, payload);
   });
 }

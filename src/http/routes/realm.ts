@@ -58,7 +58,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   }
 
   app.get<TenantParams>(`${base}/jwks`, {
-    config: { family: 'plain' },
+    config: { family: 'plain', publicDocument: true },
     schema: { summary: 'Signing keys (JWKS)', tags: ['tenant realm'], params: tenantParam },
   }, async (request, reply) => {
     const tenant = await findTenant(t.realm, await realmTenantId(t, request, request.params.tenantId));
@@ -67,7 +67,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.get<TenantParams>('/.well-known/oauth-authorization-server/auth/:tenantId/default', {
-    config: { family: 'plain' },
+    config: { family: 'plain', publicDocument: true },
     schema: { summary: 'RFC 8414 metadata of a tenant realm', tags: ['tenant realm'], params: tenantParam },
   }, async (request, reply) => {
     const tenant = await findTenant(t.realm, await realmTenantId(t, request, request.params.tenantId));
