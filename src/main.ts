@@ -65,13 +65,13 @@ export interface Tessera {
  */
 export async function openTessera(
   config: Config,
-  options: { clock?: Clock; migrate?: boolean; onBackgroundError?: (err: unknown) => void } = {},
+  options: { clock?: Clock; onBackgroundError?: (err: unknown) => void } = {},
 ): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
   const masterKey = loadMasterKey(config);
   const storage = await openStorage(config.databaseUrl);
   try {
-    if (options.migrate !== false) await storage.migrate();
+    await storage.migrate();
     const horizonMs = (Math.max(config.accessTokenTtl, config.tenantAccessTokenTtl) + config.clockSkew) * 1000;
     const sealKey = deriveKey(masterKey, 'signing-key-seal');
     const keys = new SigningKeys(sealKey, clock, horizonMs);

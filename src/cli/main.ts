@@ -4,6 +4,7 @@ import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
 import { ProblemError } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
 import { openTessera, startServer, type Tessera } from '../main.ts';
+import { openStorage } from '../storage/sql/open.ts';
 import type { PrincipalType } from '../storage/types.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
@@ -62,12 +63,12 @@ globalOptions(program.command('start').description('run the server').option('--p
 });
 
 globalOptions(program.command('migrate').description('apply database migrations')).action(async (flags: Flags) => {
-  const t = await openTessera(configFrom(flags), { migrate: false });
+  const storage = await openStorage(configFrom(flags).databaseUrl);
   try {
-    const applied = await t.storage.migrate();
+    const applied = await storage.migrate();
     print(flags, { applied }, applied.length ? `applied: ${applied.join(', ')}` : 'database is up to date');
   } finally {
-    await t.close();
+    await storage.close();
   }
 });
 
