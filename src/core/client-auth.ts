@@ -60,10 +60,15 @@ export function extractCredentials(src: CredentialSource): PresentedCredentials 
   throw new InvalidClient(CLIENT_AUTH_FAILED);
 }
 
-/** Per-client-id and per-IP limits on failed client authentication (RL-2). */
+/**
+ * Limits on failed client authentication (RL-2). An IP over its limit is refused before any work.
+ * A client id over its limit turns further *failures* into 429 — its right secret still works, so
+ * nobody who merely knows a client id (they are not secret) can lock that client out.
+ */
 export interface AuthFailureLimits {
-  check(clientId: string, ip: string): void;
-  fail(clientId: string, ip: string): void;
+  checkIp(ip: string): void;
+  /** Records a failure; returns the seconds the client id must wait, or 0 while under its limit. */
+  failed(clientId: string, ip: string): number;
 }
 
 export function authFailureLimits(
@@ -71,13 +76,14 @@ export function authFailureLimits(
   perIp: { retryAfter(k: string): number; fail(k: string): void },
 ): AuthFailureLimits {
   return {
-    check(clientId, ip) {
-      const wait = Math.max(perClient.retryAfter(`c:${clientId}`), perIp.retryAfter(`i:${ip}`));
+    checkIp(ip) {
+      const wait = perIp.retryAfter(ip);
       if (wait > 0) throw new TooManyRequests(wait);
     },
-    fail(clientId, ip) {
-      perClient.fail(`c:${clientId}`);
-      perIp.fail(`i:${ip}`);
+    failed(clientId, ip) {
+      perIp.fail(ip);
+      perClient.fail(clientId);
+      return perClient.retryAfter(clientId);
     },
   };
 }

@@ -2,7 +2,7 @@ import type { Config } from '../config.ts';
 import type { Clock } from './clock.ts';
 import { CLIENT_AUTH_FAILED, extractCredentials, type AuthFailureLimits, type CredentialSource } from './client-auth.ts';
 import type { Directory } from './directory.ts';
-import { InsufficientScope, InvalidClient } from './errors.ts';
+import { InsufficientScope, InvalidClient, TooManyRequests } from './errors.ts';
 import { CLIENT_ID_PATTERN } from './ids.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import { isWellFormedSecret, type SecretHasher } from './secrets.ts';
@@ -50,9 +50,10 @@ export async function authenticatePrincipal(
 ): Promise<AuthenticatedPrincipal> {
   const creds = extractCredentials(source);
   const usedBasic = creds.method === 'client_secret_basic';
-  ctx.limits.check(creds.clientId, ip);
+  ctx.limits.checkIp(ip);
   const fail = (): never => {
-    ctx.limits.fail(creds.clientId, ip);
+    const wait = ctx.limits.failed(creds.clientId, ip);
+    if (wait > 0) throw new TooManyRequests(wait);
     throw new InvalidClient(CLIENT_AUTH_FAILED, usedBasic);
   };
   if (!tenant || !CLIENT_ID_PATTERN.test(creds.clientId) || !isWellFormedSecret('clientSecret', creds.secret)) return fail();

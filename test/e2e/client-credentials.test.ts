@@ -185,16 +185,20 @@ for (const engine of engines()) {
       assert.deepEqual(huge.json, { error: 'invalid_request', error_description: 'The request body is too large.' });
     });
 
-    it('RL-2 failed authentication is limited per client id (429 + Retry-After) while other clients go on', async () => {
+    it('RL-2 failed authentication is limited per client id (429 + Retry-After) without locking the client out', async () => {
       const victim = await createPrincipal(s, tenantId);
-      for (let i = 0; i < 10; i++) {
+      for (let i = 0; i < 9; i++) {
         const r = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, basicCreds.clientSecret) });
         assert.equal(r.status, 401);
       }
-      const limited = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, victim.clientSecret) });
+      const limited = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, basicCreds.clientSecret) });
       assert.equal(limited.status, 429);
       assert.ok(Number(limited.headers.get('retry-after')) > 0);
       assert.deepEqual(limited.json, { error: 'temporarily_unavailable', error_description: `Too many failed attempts; retry in ${limited.headers.get('retry-after')} seconds.` });
+      const stillWrong = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, 'tcs_guess') });
+      assert.equal(stillWrong.status, 429);
+      const right = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, victim.clientSecret) });
+      assert.equal(right.status, 200, 'knowing a client id must not let anyone lock that client out');
       const other = await post(basicCreds.tokenUrl, cc, { authorization: basic(basicCreds.clientId, basicCreds.clientSecret) });
       assert.equal(other.status, 200);
     });
