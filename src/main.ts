@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from './config.ts';
 import { AuditLog } from './core/audit.ts';
-import { ChangeFeed } from './core/change-feed.ts';
+import { ChangeFeed, followChanges } from './core/change-feed.ts';
 import { authFailureLimits } from './core/client-auth.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { Cursors } from './core/cursor.ts';
@@ -52,10 +52,11 @@ export interface Tessera {
   tenants: TenantService;
   sessions: SessionService;
   audit: AuditLog;
-  feed: ChangeFeed;
   resource: ResourceAuthenticator;
   cursors: Cursors;
   sealKey: Buffer;
+  /** Follows the change log and runs housekeeping (the server; one-shot CLI commands do not). */
+  startBackground(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -109,14 +110,10 @@ export async function openTessera(
       perIp: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
     });
     const feed = new ChangeFeed(storage.changes, clock, config.changePollInterval, (err) => options.onBackgroundError?.(err));
-    feed.on(async (change) => {
-      if (change.kind === 'principal') directory.invalidatePrincipal(change.key);
-      else if (change.kind === 'tenant') directory.invalidateTenant(change.key);
-      else if (change.kind === 'revocation') revocations.heard(change.key);
-      else if (change.kind === 'signing_key') await keys.load(storage);
-    });
+    followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs });
     await keys.load(storage);
     state.load(await storage.revocations.listLive(clock.now()));
+    let stopMaintenance = (): void => undefined;
     const tessera: Tessera = {
       config,
       clock,
@@ -124,7 +121,6 @@ export async function openTessera(
       keys,
       realm,
       audit,
-      feed,
       cursors,
       sealKey,
       principals: new PrincipalService({
@@ -134,7 +130,12 @@ export async function openTessera(
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       sessions,
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      async startBackground() {
+        await feed.start();
+        stopMaintenance = maintain(tessera, (err) => options.onBackgroundError?.(err));
+      },
       async close() {
+        stopMaintenance();
         await feed.stop();
         await storage.close();
       },
@@ -149,10 +150,7 @@ export async function openTessera(
 /** First start on an empty database: a signing key and the demo tenant with a one-time admin password. */
 export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; adminPassword: string } | undefined> {
   if (t.keys.size === 0) {
-    await t.storage.transaction(async (tx) => {
-      const kid = await SigningKeys.create(tx, t.sealKey, t.clock.now(), 0);
-      await tx.changes.append({ kind: 'signing_key', key: kid, at: t.clock.now() });
-    });
+    await t.storage.transaction((tx) => SigningKeys.create(tx, t.sealKey, t.clock.now(), 0));
     await t.keys.load(t.storage);
   }
   if ((await t.storage.tenants.list()).length > 0) return undefined;
@@ -175,7 +173,7 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
     await t.storage.revocations.prune(now);
     await t.storage.changes.prune(now - 24 * 3600 * 1000);
     await t.storage.sessions.deleteExpired(now);
-    t.realm.verifier.pruneRevocations(now);
+    t.realm.revocations.prune(now);
   };
   const timer = setInterval(() => void run().catch(onError), 5 * 60 * 1000);
   timer.unref();
@@ -185,17 +183,10 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
 /** Opens, bootstraps and listens; resolves once the server accepts connections. */
 export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
   let app: FastifyInstance | undefined;
-  const report = (what: string) => (err: unknown) => app?.log.error({ err }, what);
-  const tessera = await openTessera(config, { ...options, onBackgroundError: report('change feed read failed') });
+  const tessera = await openTessera(config, { ...options, onBackgroundError: (err) => app?.log.error({ err }, 'background work failed') });
   try {
     const demo = await bootstrap(tessera);
-    await tessera.feed.start();
-    const stopMaintenance = maintain(tessera, report('maintenance failed'));
-    const closeStorage = tessera.close;
-    tessera.close = async () => {
-      stopMaintenance();
-      await closeStorage();
-    };
+    await tessera.startBackground();
     app = await buildApp(tessera);
     await app.listen({ port: config.port, host: config.host });
     return { tessera, app, demo };

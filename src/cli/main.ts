@@ -161,7 +161,6 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
       const lead = flags.now ? 0 : t.config.keyPublishLead * 1000;
       const kid = await t.storage.transaction(async (tx) => {
         const id = await SigningKeys.create(tx, t.sealKey, now, lead);
-        await tx.changes.append({ kind: 'signing_key', key: id, at: now });
         await t.audit.record(tx, { action: 'signing_key.rotated', tenantId: null, actor: CLI_ACTOR, target: { type: 'signing_key', id } });
         return id;
       });

@@ -34,7 +34,11 @@ export class InvalidatingCache<V> {
   invalidate(key: string): void {
     this.entries.delete(key);
     this.generations.set(key, (this.generations.get(key) ?? 0) + 1);
-    if (this.generations.size > this.maxEntries) this.generations.clear(), this.epoch++;
+    if (this.generations.size > this.maxEntries) {
+      // Too many keys to track one by one: forget them all and void every load in flight instead.
+      this.generations.clear();
+      this.epoch++;
+    }
   }
 
   clear(): void {

@@ -1,5 +1,8 @@
 import type { Clock } from './clock.ts';
-import type { ChangeRecord, ChangeStore } from '../storage/types.ts';
+import type { Directory } from './directory.ts';
+import type { SigningKeys } from './signing-keys.ts';
+import type { RevocationState } from './tokens/revocation-state.ts';
+import type { ChangeRecord, ChangeStore, Stores } from '../storage/types.ts';
 
 /** Kinds of change other nodes must hear about; `key` says which object changed. */
 export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user';
@@ -86,4 +89,21 @@ export class ChangeFeed {
     this.seen.add(change.seq);
     for (const h of this.handlers) await h(change);
   }
+}
+
+/**
+ * What a node keeps in memory and how the change log updates it: cached tenants and principals
+ * are dropped, revocations join the revocation state (kept for `horizonMs`), keys are reloaded.
+ * Shared by the server and by resource verifiers in other services.
+ */
+export function followChanges(
+  feed: ChangeFeed,
+  node: { directory: Directory; state: RevocationState; keys: SigningKeys; stores: Pick<Stores, 'signingKeys'>; clock: Clock; horizonMs: number },
+): void {
+  feed.on(async (change) => {
+    if (change.kind === 'principal') node.directory.invalidatePrincipal(change.key);
+    else if (change.kind === 'tenant') node.directory.invalidateTenant(change.key);
+    else if (change.kind === 'revocation') node.state.hear(change.key, node.clock.now() + node.horizonMs);
+    else if (change.kind === 'signing_key') await node.keys.load(node.stores);
+  });
 }

@@ -24,8 +24,8 @@ export class RevocationService {
     return () => this.state.add(kind, value, until);
   }
 
-  /** Applies a revocation heard on the change feed. */
-  heard(key: string): void {
-    this.state.hear(key, this.clock.now() + this.horizonMs);
+  /** Forgets revocations that can no longer refuse a live token. */
+  prune(now: number): void {
+    this.state.prune(now);
   }
 }

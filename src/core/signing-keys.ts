@@ -50,8 +50,11 @@ export class SigningKeys {
     });
   }
 
-  /** Creates a key; it signs after `lead` ms and the previous signer retires at that instant. */
-  static async create(stores: Pick<Stores, 'signingKeys'>, sealKey: Buffer, now: number, lead: number): Promise<string> {
+  /**
+   * Creates a key; it signs after `lead` ms and the previous signer retires at that instant. The
+   * change is logged in the same transaction, so every node reloads its keys.
+   */
+  static async create(stores: Pick<Stores, 'signingKeys' | 'changes'>, sealKey: Buffer, now: number, lead: number): Promise<string> {
     const { publicKey, privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const kid = newId();
     const { x, y } = publicKey.export({ format: 'jwk' });
@@ -69,6 +72,7 @@ export class SigningKeys {
       signsFrom,
       retiredAt: null,
     });
+    await stores.changes.append({ kind: 'signing_key', key: kid, at: now });
     return kid;
   }
 

@@ -43,8 +43,8 @@ export interface Member {
  */
 export async function requireMember(t: Tessera, request: FastifyRequest, role: Role = 'iam:observer'): Promise<Member> {
   if (request.headers.authorization !== undefined) {
-    const decision = await t.resource.authorize(request.headers.authorization, 'introspect_tokens', undefined);
-    if (decision.ok || decision.status === 403) throw forbidden('Principals cannot call the management API; sign in as a user.');
+    const decision = await t.resource.authorize(request.headers.authorization, undefined, undefined);
+    if (decision.ok) throw forbidden('Principals cannot call the management API; sign in as a user.');
     throw unauthorized();
   }
   const sessionId = request.cookies[sessionCookieName(t)];

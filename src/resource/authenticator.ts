@@ -17,9 +17,10 @@ export class ResourceAuthenticator {
     private readonly deps: { verifier: AccessTokenVerifier; directory: Directory; baseUrl: string; tenantDomain: string },
   ) {}
 
+  /** `requiredScope` undefined: any valid token of this site's tenant realms (identification only). */
   async authorize(
     authorization: string | undefined,
-    requiredScope: string,
+    requiredScope: string | undefined,
     addressedTenantId: string | undefined,
   ): Promise<ResourceDecision> {
     if (authorization === undefined) return { ok: false, status: 401, reason: 'missing' };
@@ -33,7 +34,7 @@ export class ResourceAuthenticator {
     if (claims.aud !== vanityUrl(baseUrl, tenantDomain, tenant.name)) return { ok: false, status: 401, reason: 'audience' };
     if (addressedTenantId !== undefined && addressedTenantId !== tenant.id) return { ok: false, status: 401, reason: 'tenant' };
     const scopes = new Set(claims.scope.split(' '));
-    if (!scopes.has(requiredScope)) return { ok: false, status: 403, reason: 'scope' };
+    if (requiredScope !== undefined && !scopes.has(requiredScope)) return { ok: false, status: 403, reason: 'scope' };
     return { ok: true, claims, scopes };
   }
 }

@@ -8,7 +8,7 @@
  *   const decision = await verifier.authorize(req.headers.authorization, 'monitors_read');
  *   if (!decision.ok) return res.writeHead(decision.status).end();
  */
-import { ChangeFeed } from '../core/change-feed.ts';
+import { ChangeFeed, followChanges } from '../core/change-feed.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
 import { Directory } from '../core/directory.ts';
 import { RevocationState } from '../core/tokens/revocation-state.ts';
@@ -46,11 +46,7 @@ export async function openResourceVerifier(options: ResourceVerifierOptions): Pr
   const state = new RevocationState();
   const directory = new Directory(storage, clock);
   const feed = new ChangeFeed(storage.changes, clock, options.pollInterval ?? 200, options.onError ?? (() => undefined));
-  feed.on(async (change) => {
-    if (change.kind === 'revocation') state.hear(change.key, clock.now() + horizon);
-    else if (change.kind === 'signing_key') await keys.load(storage);
-    else if (change.kind === 'tenant') directory.invalidateTenant(change.key);
-  });
+  followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs: horizon });
   await keys.load(storage);
   state.load(await storage.revocations.listLive(clock.now()));
   await feed.start();

@@ -43,11 +43,6 @@ export class AccessTokenVerifier {
     private readonly skewSeconds: number,
   ) {}
 
-  /** Forgets revocations that can no longer refuse a live token. */
-  pruneRevocations(now: number): void {
-    this.revocations.prune(now);
-  }
-
   verify(token: string, expect: VerifyExpectations): VerifyResult {
     const checked = this.signatureChecked(token);
     if (!checked.ok) return checked;
