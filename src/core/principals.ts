@@ -3,13 +3,13 @@ import type { Clock } from './clock.ts';
 import type { Cursors } from './cursor.ts';
 import { parseDuration } from './duration.ts';
 import { badRequest, notFound } from './errors.ts';
-import type { Actor } from './events.ts';
+import type { Actor, AuditAction } from './events.ts';
 import { newClientId, newId } from './ids.ts';
 import type { RevocationService } from './revocation-service.ts';
 import { DEFAULT_AGENT_ROLES, DEFAULT_SERVICE_ROLES, isRole } from './roles.ts';
 import { generateSecret, type SecretHasher } from './secrets.ts';
 import { tenantTokenUrl } from './urls.ts';
-import type { ClientAuthMethod, PrincipalRecord, PrincipalType, Storage, Stores } from '../storage/types.ts';
+import type { ClientAuthMethod, PrincipalRecord, PrincipalType, SecretRecord, Storage, Stores } from '../storage/types.ts';
 
 export const MAX_ROTATION_OVERLAP_MS = 30 * 24 * 3600 * 1000;
 
@@ -122,39 +122,52 @@ export class PrincipalService {
     return { items, next };
   }
 
-  async update(tenantId: string, type: PrincipalType, clientId: string, input: PrincipalInput, actor: Actor): Promise<PrincipalView> {
-    const { storage, clock, audit } = this.deps;
+  /**
+   * One change to a live principal, in one transaction: `work` edits it and names the secrets it
+   * ends; those secrets and every token minted with them are revoked, the change is logged for the
+   * other nodes and audited, and after commit this node applies it at once.
+   */
+  private async change<T>(
+    tenantId: string,
+    type: PrincipalType,
+    clientId: string,
+    actor: Actor,
+    action: AuditAction,
+    work: (tx: Stores, current: PrincipalRecord, now: number) => Promise<{ result: T; ended?: SecretRecord[]; details?: Record<string, unknown> }>,
+  ): Promise<T> {
+    const { storage, clock, audit, revocations } = this.deps;
     const now = clock.now();
-    const view = await storage.transaction(async (tx) => {
+    const { result, applies } = await storage.transaction(async (tx) => {
       const current = await this.load(tx, tenantId, type, clientId);
+      const { result, ended = [], details } = await work(tx, current, now);
+      await tx.secrets.revoke(ended.map((s) => s.id), now);
+      const applies: Array<() => void> = [];
+      for (const s of ended) applies.push(await revocations.record(tx, 'grant', s.id, tenantId));
+      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
+      await audit.record(tx, { action, tenantId, actor, target: { type: `${type}_principal`, id: clientId }, ...(details ? { details } : {}) });
+      return { result, applies };
+    });
+    for (const apply of applies) apply();
+    this.deps.changed('principal', clientId);
+    return result;
+  }
+
+  update(tenantId: string, type: PrincipalType, clientId: string, input: PrincipalInput, actor: Actor): Promise<PrincipalView> {
+    return this.change(tenantId, type, clientId, actor, 'principal.updated', async (tx, current, now) => {
       const roles = input.roles === undefined ? current.roles : this.checkRoles(type, input.roles);
       const patch = { displayName: input.displayName, description: input.description ?? current.description, authType: input.authType, roles };
       const updated = await tx.principals.update(clientId, patch, now);
       if (!updated) throw notFound('No such principal in this tenant.');
-      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
-      await audit.record(tx, { action: 'principal.updated', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: patch });
-      return principalView(updated, await this.hasRotated(tx, clientId));
+      return { result: principalView(updated, await this.hasRotated(tx, clientId)), details: patch };
     });
-    this.deps.changed('principal', clientId);
-    return view;
   }
 
   /** Deletes at once: new token requests fail and every token it holds becomes inactive. */
-  async delete(tenantId: string, type: PrincipalType, clientId: string, actor: Actor): Promise<void> {
-    const { storage, clock, audit, revocations } = this.deps;
-    const now = clock.now();
-    const applies = await storage.transaction(async (tx) => {
-      await this.load(tx, tenantId, type, clientId);
-      const secrets = await tx.secrets.listUnrevoked(clientId);
-      await tx.secrets.revoke(secrets.map((s) => s.id), now);
+  delete(tenantId: string, type: PrincipalType, clientId: string, actor: Actor): Promise<void> {
+    return this.change(tenantId, type, clientId, actor, 'principal.deleted', async (tx, _current, now) => {
       await tx.principals.markDeleted(clientId, now);
-      const done = await Promise.all(secrets.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
-      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
-      await audit.record(tx, { action: 'principal.deleted', tenantId, actor, target: { type: `${type}_principal`, id: clientId } });
-      return done;
+      return { result: undefined, ended: await tx.secrets.listUnrevoked(clientId) };
     });
-    for (const apply of applies) apply();
-    this.deps.changed('principal', clientId);
   }
 
   /**
@@ -162,47 +175,29 @@ export class PrincipalService {
    * (default and maximum P30D; P0D ends it, and its tokens, at once). A secret rotated earlier is
    * revoked: at most two secrets are ever usable.
    */
-  async rotate(tenantId: string, type: PrincipalType, clientId: string, revokeRotatedAfter: string | undefined, actor: Actor) {
-    const { storage, clock, hasher, audit, revocations } = this.deps;
+  rotate(tenantId: string, type: PrincipalType, clientId: string, revokeRotatedAfter: string | undefined, actor: Actor) {
     const overlap = revokeRotatedAfter === undefined ? MAX_ROTATION_OVERLAP_MS : parseDuration(revokeRotatedAfter);
     if (overlap === undefined) throw badRequest('revokeRotatedAfter: not an ISO-8601 duration such as P30D, PT12H or P0D.');
     if (overlap > MAX_ROTATION_OVERLAP_MS) throw badRequest('revokeRotatedAfter: at most P30D.');
-    const now = clock.now();
     const clientSecret = generateSecret('clientSecret');
-    const expiresAt = now + overlap;
-    const applies = await storage.transaction(async (tx) => {
-      await this.load(tx, tenantId, type, clientId);
+    return this.change(tenantId, type, clientId, actor, 'secret.rotated', async (tx, _current, now) => {
+      const expiresAt = now + overlap;
       const unrevoked = await tx.secrets.listUnrevoked(clientId);
-      const current = unrevoked.filter((s) => s.expiresAt === null);
-      const ending = overlap === 0 ? unrevoked : unrevoked.filter((s) => s.expiresAt !== null);
-      if (overlap > 0) for (const s of current) await tx.secrets.setExpiry(s.id, expiresAt);
-      await tx.secrets.revoke(ending.map((s) => s.id), now);
-      const done = await Promise.all(ending.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
-      await tx.secrets.insert({ id: newId(), clientId, hash: hasher.hash(clientSecret), createdAt: now, expiresAt: null, revokedAt: null });
-      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
-      await audit.record(tx, { action: 'secret.rotated', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: { revokeRotatedAfter: revokeRotatedAfter ?? 'P30D' } });
-      return done;
+      if (overlap > 0) for (const s of unrevoked) if (s.expiresAt === null) await tx.secrets.setExpiry(s.id, expiresAt);
+      await tx.secrets.insert({ id: newId(), clientId, hash: this.deps.hasher.hash(clientSecret), createdAt: now, expiresAt: null, revokedAt: null });
+      return {
+        result: { clientId, clientSecret, rotatedSecretExpiresAt: new Date(expiresAt).toISOString() },
+        ended: overlap === 0 ? unrevoked : unrevoked.filter((s) => s.expiresAt !== null),
+        details: { revokeRotatedAfter: revokeRotatedAfter ?? 'P30D' },
+      };
     });
-    for (const apply of applies) apply();
-    this.deps.changed('principal', clientId);
-    return { clientId, clientSecret, rotatedSecretExpiresAt: new Date(expiresAt).toISOString() };
   }
 
   /** Revokes every rotated secret now, and the tokens minted with them. */
-  async revokeRotated(tenantId: string, type: PrincipalType, clientId: string, actor: Actor) {
-    const { storage, clock, audit, revocations } = this.deps;
-    const now = clock.now();
-    const applies = await storage.transaction(async (tx) => {
-      await this.load(tx, tenantId, type, clientId);
+  revokeRotated(tenantId: string, type: PrincipalType, clientId: string, actor: Actor) {
+    return this.change(tenantId, type, clientId, actor, 'secret.rotated_revoked', async (tx) => {
       const rotated = (await tx.secrets.listUnrevoked(clientId)).filter((s) => s.expiresAt !== null);
-      await tx.secrets.revoke(rotated.map((s) => s.id), now);
-      const done = await Promise.all(rotated.map((s) => revocations.record(tx, 'grant', s.id, tenantId)));
-      await tx.changes.append({ kind: 'principal', key: clientId, at: now });
-      await audit.record(tx, { action: 'secret.rotated_revoked', tenantId, actor, target: { type: `${type}_principal`, id: clientId }, details: { count: rotated.length } });
-      return done;
+      return { result: { status: 'OK', message: 'All rotated client secrets have been revoked.' }, ended: rotated, details: { count: rotated.length } };
     });
-    for (const apply of applies) apply();
-    this.deps.changed('principal', clientId);
-    return { status: 'OK', message: 'All rotated client secrets have been revoked.' };
   }
 }
