@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { auditEventView } from '../../core/audit.ts';
-import { badRequest } from '../../core/errors.ts';
+import { badRequest, ProblemError } from '../../core/errors.ts';
 import { requireMember } from '../session-auth.ts';
 
 const Query = Type.Object({ cursor: Type.Optional(Type.String({ maxLength: 512 })), max: Type.Optional(Type.String({ pattern: '^[0-9]{1,3}$' })) }, { additionalProperties: false });
@@ -30,7 +30,9 @@ export async function auditRoutes(app: FastifyInstance): Promise<void> {
     url: `${url}*`,
     schema: { hide: true },
     config: { family: 'problem' },
-    handler: (_request, reply) =>
-      reply.code(405).header('allow', 'GET').type('application/problem+json; charset=utf-8').send({ type: 'about:blank', title: 'Method Not Allowed', status: 405, detail: 'Audit events cannot be changed.', instance: url }),
+    handler: async (_request, reply) => {
+      reply.header('allow', 'GET');
+      throw new ProblemError(405, 'Method Not Allowed', 'Audit events cannot be changed.');
+    },
   });
 }
