@@ -29,6 +29,18 @@ export function sameOrigin(t: Tessera, request: FastifyRequest): boolean {
   return site === undefined || site === 'same-origin' || site === 'none';
 }
 
+/** The signed-in session of the request's cookie, if any (no CSRF or role checks). */
+export async function currentSession(t: Tessera, request: FastifyRequest): Promise<{ ctx: SessionContext; sessionId: string } | undefined> {
+  const sessionId = request.cookies[sessionCookieName(t)];
+  const ctx = await t.sessions.resolve(sessionId);
+  return ctx && sessionId ? { ctx, sessionId } : undefined;
+}
+
+/** An unsafe session request must be same-origin and carry the session's CSRF token (CS-7). */
+export function requireCsrf(t: Tessera, request: FastifyRequest, sessionId: string, presented: string | undefined): void {
+  if (!sameOrigin(t, request) || !t.sessions.checkCsrf(sessionId, presented)) throw forbidden('Missing or invalid CSRF token.');
+}
+
 export interface Member {
   ctx: SessionContext;
   sessionId: string;
@@ -47,13 +59,12 @@ export async function requireMember(t: Tessera, request: FastifyRequest, role: R
     if (decision.ok) throw forbidden('Principals cannot call the management API; sign in as a user.');
     throw unauthorized();
   }
-  const sessionId = request.cookies[sessionCookieName(t)];
-  const ctx = await t.sessions.resolve(sessionId);
-  if (!ctx || !sessionId) throw unauthorized();
+  const current = await currentSession(t, request);
+  if (!current) throw unauthorized();
+  const { ctx, sessionId } = current;
   if (UNSAFE.has(request.method)) {
     const body = request.body as Record<string, unknown> | undefined;
-    const presented = (request.headers['x-csrf-token'] as string | undefined) ?? (typeof body?.csrf === 'string' ? body.csrf : undefined);
-    if (!sameOrigin(t, request) || !t.sessions.checkCsrf(sessionId, presented)) throw forbidden('Missing or invalid CSRF token.');
+    requireCsrf(t, request, sessionId, (request.headers['x-csrf-token'] as string | undefined) ?? (typeof body?.csrf === 'string' ? body.csrf : undefined));
   }
   if (ctx.user.mustChangePassword) throw forbidden('Change your one-time password first (/account/password).');
   if (!hasRole(ctx.membership.roles, role)) throw forbidden(`This needs the ${role} role.`);

@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { randomToken } from '../../core/ids.ts';
 import { safeEqual } from '../../core/secrets.ts';
 import { ProblemError, TooManyRequests } from '../../core/errors.ts';
 import { renderHomePage, renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
-import { cookieOptions, loginCookieName, redirect, sameOrigin, sessionCookieName } from '../session-auth.ts';
-import type { Tessera } from '../../main.ts';
+import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
 
 /** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
 export function safeNext(next: unknown): string {
@@ -18,11 +17,6 @@ const html = { family: 'html' as const };
 const LOGIN_CSRF_KEY = randomBytes(32);
 type Form = Record<string, string | undefined>;
 
-async function currentSession(t: Tessera, request: FastifyRequest) {
-  const sessionId = request.cookies[sessionCookieName(t)];
-  const ctx = await t.sessions.resolve(sessionId);
-  return ctx && sessionId ? { ctx, sessionId } : undefined;
-}
 
 /** Sign-in, sign-out, password change and the console landing page. */
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
@@ -63,7 +57,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: Form }>('/logout', { config: html, schema: { hide: true } }, async (request, reply) => {
     const current = await currentSession(t, request);
     if (current) {
-      if (!sameOrigin(t, request) || !t.sessions.checkCsrf(current.sessionId, request.body?.csrf)) throw new ProblemError(403, 'Forbidden', 'Missing or invalid CSRF token.');
+      requireCsrf(t, request, current.sessionId, request.body?.csrf);
       await t.sessions.signOut(current.sessionId, request.ip);
     }
     reply.clearCookie(sessionCookieName(t), cookieOptions(t));
@@ -80,7 +74,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   app.post<{ Body: Form }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
     const current = await currentSession(t, request);
     if (!current) return redirect(reply, '/login');
-    if (!sameOrigin(t, request) || !t.sessions.checkCsrf(current.sessionId, request.body?.csrf)) throw new ProblemError(403, 'Forbidden', 'Missing or invalid CSRF token.');
+    requireCsrf(t, request, current.sessionId, request.body?.csrf);
     try {
       await t.sessions.changePassword(current.ctx, request.body?.current ?? '', request.body?.new ?? '', request.ip);
     } catch (e) {
