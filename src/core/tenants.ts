@@ -87,7 +87,7 @@ export class TenantService {
       await tx.users.insert(user);
     }
     if (await tx.users.findMembership(tenantId, user.id)) throw conflict(`${email} is already a member of this tenant.`);
-    await tx.users.addMembership({ tenantId, userId: user.id, roles, createdAt: now });
+    await tx.users.addMembership({ tenantId, userId: user.id, roles, createdAt: now, disabledAt: null });
     await tx.changes.append({ kind: 'user', key: user.id, at: now });
     await this.deps.audit.record(tx, { action: 'user.created', tenantId, actor, target: { type: 'user', id: user.id }, details: { email, roles } });
     return { userId: user.id, email, password: shown };

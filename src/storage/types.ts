@@ -31,6 +31,14 @@ export interface MembershipRecord {
   userId: string;
   roles: string[];
   createdAt: number;
+  /** Set while the member is disabled in this tenant (their other tenants are unaffected). */
+  disabledAt: number | null;
+}
+
+/** A tenant member: the account and its membership of that tenant. */
+export interface MemberRecord {
+  user: UserRecord;
+  membership: MembershipRecord;
 }
 
 export interface PrincipalRecord {
@@ -159,6 +167,18 @@ export interface UserStore {
   addMembership(m: MembershipRecord): Promise<void>;
   findMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined>;
   listMemberships(userId: string): Promise<MembershipRecord[]>; // ordered by createdAt
+  /** Members of a tenant ordered by (membership createdAt, userId), strictly after the cursor; `search` matches the e-mail (case-insensitive substring). */
+  listMembers(q: { tenantId: string; after?: { createdAt: number; userId: string }; limit: number; search?: string }): Promise<MemberRecord[]>;
+  /** Accounts by id (for showing actors); unknown ids are left out. */
+  findByIds(ids: string[]): Promise<UserRecord[]>;
+  /** Returns false when there is no such membership. */
+  setRoles(tenantId: string, userId: string, roles: string[]): Promise<boolean>;
+  /** Disables (`at`) or re-enables (null) a membership; false when there is none. */
+  setMembershipDisabled(tenantId: string, userId: string, at: number | null): Promise<boolean>;
+  /** Returns false when there was no such membership. */
+  removeMembership(tenantId: string, userId: string): Promise<boolean>;
+  /** Enabled members of the tenant holding `role`. */
+  countMembersWithRole(tenantId: string, role: string): Promise<number>;
 }
 
 export interface PrincipalStore {
@@ -172,6 +192,8 @@ export interface PrincipalStore {
     type: PrincipalType;
     after?: { createdAt: number; clientId: string };
     limit: number;
+    /** Case-insensitive substring of the display name, or an exact client id. */
+    search?: string;
   }): Promise<PrincipalRecord[]>;
   update(
     clientId: string,
@@ -207,13 +229,20 @@ export interface SessionStore {
   delete(idHash: string): Promise<void>;
   /** Ends every session of a user, except one (the caller's own) when given. */
   deleteForUser(userId: string, exceptIdHash?: string): Promise<void>;
+  /** Ends every session a user holds in one tenant. */
+  deleteForMembership(tenantId: string, userId: string): Promise<void>;
+  /** Moves a session to another tenant of its user (the tenant switcher). */
+  setTenant(idHash: string, tenantId: string): Promise<void>;
   deleteExpired(now: number): Promise<void>;
 }
 
 export interface AuditStore {
   insert(e: AuditEventRecord): Promise<void>;
-  /** Newest first; `before` is an event id (exclusive). */
-  list(q: { tenantId: string; before?: string; limit: number }): Promise<AuditEventRecord[]>;
+  /**
+   * Newest first; `before` is an event id (exclusive). Optional filters: the actor's id, the exact
+   * action, and occurredAt within [from, to) in epoch ms.
+   */
+  list(q: { tenantId: string; before?: string; limit: number; actorId?: string; action?: string; from?: number; to?: number }): Promise<AuditEventRecord[]>;
 }
 
 export interface RevocationStore {
@@ -250,6 +279,12 @@ export interface IngestStore {
   list(tenantId: string, limit: number): Promise<IngestBatchRecord[]>; // newest first
 }
 
+export interface SettingStore {
+  get(key: string): Promise<string | undefined>;
+  /** Inserts or replaces. */
+  put(key: string, value: string, at: number): Promise<void>;
+}
+
 export interface Stores {
   readonly tenants: TenantStore;
   readonly users: UserStore;
@@ -262,6 +297,7 @@ export interface Stores {
   readonly changes: ChangeStore;
   readonly monitors: MonitorStore;
   readonly ingest: IngestStore;
+  readonly settings: SettingStore;
 }
 
 export interface Storage extends Stores {

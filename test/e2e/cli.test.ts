@@ -21,7 +21,7 @@ describe('tessera CLI', () => {
   after(() => rmSync(dir, { recursive: true, force: true }));
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
-    assert.deepEqual(await json('migrate'), { applied: ['0001-initial'] });
+    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
     assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword']);

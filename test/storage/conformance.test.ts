@@ -57,7 +57,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -87,7 +87,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);
@@ -125,8 +125,8 @@ for (const database of await testDatabases()) {
 
     it('memberships: round-trip, listed by createdAt, one per (tenant, user)', async () => {
       await s.users.insert(user({ id: 'u-m', email: 'm@acme.test' }));
-      const second = { tenantId: 't1', userId: 'u-m', roles: ['iam:tenantAdmin', 'iam:observer'], createdAt: T0 + 2 };
-      const first = { tenantId: 't2', userId: 'u-m', roles: [], createdAt: T0 + 1 };
+      const second = { tenantId: 't1', userId: 'u-m', roles: ['iam:tenantAdmin', 'iam:observer'], createdAt: T0 + 2, disabledAt: null };
+      const first = { tenantId: 't2', userId: 'u-m', roles: [], createdAt: T0 + 1, disabledAt: null };
       await s.users.addMembership(second);
       await s.users.addMembership(first);
       assert.deepEqual(await s.users.findMembership('t1', 'u-m'), second);
@@ -363,7 +363,7 @@ for (const database of await testDatabases()) {
         s.transaction(async (tx) => {
           await tx.tenants.insert({ id: 't-rb', name: 'rolled-back', createdAt: T0 });
           await tx.users.insert(user({ id: 'u-rb', email: 'rb@acme.test' }));
-          await tx.users.addMembership({ tenantId: 't-rb', userId: 'u-rb', roles: [], createdAt: T0 });
+          await tx.users.addMembership({ tenantId: 't-rb', userId: 'u-rb', roles: [], createdAt: T0, disabledAt: null });
           await tx.changes.append({ kind: 'tenant', key: 't-rb', at: T0 });
           await tx.monitors.insert(monitor({ tenantId: 't-rb' }));
           throw boom;

@@ -28,6 +28,13 @@ export interface MembershipsTable {
   user_id: string;
   roles: string;
   created_at: number;
+  disabled_at: number | null;
+}
+
+export interface SettingsTable {
+  key: string;
+  value: string;
+  updated_at: number;
 }
 
 export interface PrincipalsTable {
@@ -138,6 +145,7 @@ export interface Database {
   changes: ChangesTable;
   monitors: MonitorsTable;
   ingest_batches: IngestBatchesTable;
+  settings: SettingsTable;
 }
 
 /** The root database or a transaction: every store is built over one of these. */

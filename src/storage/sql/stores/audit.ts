@@ -38,9 +38,13 @@ export class SqlAuditStore implements AuditStore {
   }
 
   /** Newest first by id (ids are time-ordered and compared bytewise on both engines). */
-  async list({ tenantId, before, limit }: ListQuery): Promise<AuditEventRecord[]> {
+  async list({ tenantId, before, limit, actorId, action, from, to }: ListQuery): Promise<AuditEventRecord[]> {
     let q = this.db.selectFrom('audit_events').selectAll().where('tenant_id', '=', tenantId);
     if (before !== undefined) q = q.where('id', '<', before);
+    if (actorId !== undefined) q = q.where('actor_id', '=', actorId);
+    if (action !== undefined) q = q.where('action', '=', action);
+    if (from !== undefined) q = q.where('occurred_at', '>=', from);
+    if (to !== undefined) q = q.where('occurred_at', '<', to);
     const rows = await q.orderBy('id', 'desc').limit(limit).execute();
     return rows.map(toRecord);
   }

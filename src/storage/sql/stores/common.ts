@@ -33,3 +33,6 @@ export const parseJson = <T>(text: string): T => JSON.parse(text) as T;
 
 export const toBoolean = (n: number): boolean => n !== 0;
 export const fromBoolean = (b: boolean): number => (b ? 1 : 0);
+
+/** A LIKE pattern matching `text` anywhere, with `\\`, `%` and `_` taken literally (use with ESCAPE '\\'). */
+export const containsPattern = (text: string): string => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => '\\' + c)}%`;

@@ -8,6 +8,7 @@ import { SqlPrincipalStore } from './principals.ts';
 import { SqlRevocationStore } from './revocations.ts';
 import { SqlSecretStore } from './secrets.ts';
 import { SqlSessionStore } from './sessions.ts';
+import { SqlSettingStore } from './settings.ts';
 import { SqlSigningKeyStore } from './signing-keys.ts';
 import { SqlTenantStore } from './tenants.ts';
 import { SqlUserStore } from './users.ts';
@@ -26,5 +27,6 @@ export function createStores(db: Executor): Stores {
     changes: new SqlChangeStore(db),
     monitors: new SqlMonitorStore(db),
     ingest: new SqlIngestStore(db),
+    settings: new SqlSettingStore(db),
   };
 }

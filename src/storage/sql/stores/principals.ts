@@ -1,7 +1,7 @@
-import type { Updateable } from 'kysely';
+import { sql, type Updateable } from 'kysely';
 import type { ClientAuthMethod, PrincipalRecord, PrincipalStore, PrincipalType } from '../../types.ts';
 import type { Executor, PrincipalsTable, Row } from '../schema.ts';
-import { insertUnique, parseJson } from './common.ts';
+import { containsPattern, insertUnique, parseJson } from './common.ts';
 
 type Patch = Parameters<PrincipalStore['update']>[1];
 type ListQuery = Parameters<PrincipalStore['list']>[0];
@@ -51,8 +51,11 @@ export class SqlPrincipalStore implements PrincipalStore {
     return r && toRecord(r);
   }
 
-  async list({ tenantId, type, after, limit }: ListQuery): Promise<PrincipalRecord[]> {
+  async list({ tenantId, type, after, limit, search }: ListQuery): Promise<PrincipalRecord[]> {
     let q = this.live().where('tenant_id', '=', tenantId).where('type', '=', type);
+    if (search) {
+      q = q.where((eb) => eb.or([eb('client_id', '=', search), sql<boolean>`lower(display_name) like ${containsPattern(search)} escape '\\'`]));
+    }
     if (after) {
       q = q.where((eb) => eb(eb.refTuple('created_at', 'client_id'), '>', eb.tuple(after.createdAt, after.clientId)));
     }

@@ -44,6 +44,14 @@ export class SqlSessionStore implements SessionStore {
     await q.execute();
   }
 
+  async deleteForMembership(tenantId: string, userId: string): Promise<void> {
+    await this.db.deleteFrom('sessions').where('user_id', '=', userId).where('tenant_id', '=', tenantId).execute();
+  }
+
+  async setTenant(idHash: string, tenantId: string): Promise<void> {
+    await this.db.updateTable('sessions').set({ tenant_id: tenantId }).where('id_hash', '=', idHash).execute();
+  }
+
   /** A session whose expiresAt has come is over. */
   async deleteExpired(now: number): Promise<void> {
     await this.db.deleteFrom('sessions').where('expires_at', '<=', now).execute();

@@ -1,6 +1,7 @@
-import type { MembershipRecord, UserRecord, UserStore } from '../../types.ts';
+import { sql } from 'kysely';
+import type { MemberRecord, MembershipRecord, UserRecord, UserStore } from '../../types.ts';
 import type { Executor, Row } from '../schema.ts';
-import { fromBoolean, insertUnique, parseJson, toBoolean } from './common.ts';
+import { containsPattern, fromBoolean, insertUnique, parseJson, toBoolean } from './common.ts';
 
 const toUser = (r: Row<'users'>): UserRecord => ({
   id: r.id,
@@ -17,6 +18,7 @@ const toMembership = (r: Row<'memberships'>): MembershipRecord => ({
   userId: r.user_id,
   roles: parseJson<string[]>(r.roles),
   createdAt: r.created_at,
+  disabledAt: r.disabled_at,
 });
 
 export class SqlUserStore implements UserStore {
@@ -57,6 +59,7 @@ export class SqlUserStore implements UserStore {
       user_id: m.userId,
       roles: JSON.stringify(m.roles),
       created_at: m.createdAt,
+      disabled_at: m.disabledAt,
     }));
   }
 
@@ -75,5 +78,54 @@ export class SqlUserStore implements UserStore {
       .orderBy('tenant_id')
       .execute();
     return rows.map(toMembership);
+  }
+
+  async listMembers({ tenantId, after, limit, search }: Parameters<UserStore['listMembers']>[0]): Promise<MemberRecord[]> {
+    let q = this.db.selectFrom('memberships as m')
+      .innerJoin('users as u', 'u.id', 'm.user_id')
+      .selectAll('u')
+      .select(['m.tenant_id', 'm.user_id', 'm.roles', 'm.created_at as m_created_at', 'm.disabled_at as m_disabled_at'])
+      .where('m.tenant_id', '=', tenantId);
+    if (after) q = q.where((eb) => eb(eb.refTuple('m.created_at', 'm.user_id'), '>', eb.tuple(after.createdAt, after.userId)));
+    if (search) q = q.where(sql<boolean>`u.email like ${containsPattern(search)} escape '\\'`);
+    const rows = await q.orderBy('m.created_at').orderBy('m.user_id').limit(limit).execute();
+    return rows.map((r) => ({
+      user: toUser(r),
+      membership: { tenantId: r.tenant_id, userId: r.user_id, roles: parseJson<string[]>(r.roles), createdAt: r.m_created_at, disabledAt: r.m_disabled_at },
+    }));
+  }
+
+  async findByIds(ids: string[]): Promise<UserRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('users').selectAll().where('id', 'in', ids).execute();
+    return rows.map(toUser);
+  }
+
+  async setRoles(tenantId: string, userId: string, roles: string[]): Promise<boolean> {
+    const r = await this.db.updateTable('memberships').set({ roles: JSON.stringify(roles) })
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  async setMembershipDisabled(tenantId: string, userId: string, at: number | null): Promise<boolean> {
+    const r = await this.db.updateTable('memberships').set({ disabled_at: at })
+      .where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return r.numUpdatedRows > 0n;
+  }
+
+  async removeMembership(tenantId: string, userId: string): Promise<boolean> {
+    const r = await this.db.deleteFrom('memberships').where('tenant_id', '=', tenantId).where('user_id', '=', userId).executeTakeFirst();
+    return r.numDeletedRows > 0n;
+  }
+
+  async countMembersWithRole(tenantId: string, role: string): Promise<number> {
+    // Roles are a short JSON array of role names; the quoted name cannot occur inside another one.
+    const r = await this.db.selectFrom('memberships')
+      .select((eb) => eb.fn.countAll<number>().as('n'))
+      .where('tenant_id', '=', tenantId)
+      .where('disabled_at', 'is', null)
+      .where('roles', 'like', `%${JSON.stringify(role)}%`)
+      .executeTakeFirstOrThrow();
+    return Number(r.n);
   }
 }

@@ -1,0 +1,17 @@
+import type { SettingStore } from '../../types.ts';
+import type { Executor } from '../schema.ts';
+
+export class SqlSettingStore implements SettingStore {
+  constructor(private readonly db: Executor) {}
+
+  async get(key: string): Promise<string | undefined> {
+    const r = await this.db.selectFrom('settings').select('value').where('key', '=', key).executeTakeFirst();
+    return r?.value;
+  }
+
+  async put(key: string, value: string, at: number): Promise<void> {
+    await this.db.insertInto('settings').values({ key, value, updated_at: at })
+      .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
+      .execute();
+  }
+}
