@@ -108,12 +108,22 @@ export class PrincipalService {
     return principalView(p, await this.hasRotated(this.deps.storage, clientId));
   }
 
-  async list(tenantId: string, type: PrincipalType, max: number, cursor?: string) {
+  /** When the rotated secret (if any) stops working, epoch ms; null when there is none. */
+  async rotatedSecretExpiry(tenantId: string, type: PrincipalType, clientId: string): Promise<number | null> {
+    const { storage, clock } = this.deps;
+    await this.load(storage, tenantId, type, clientId);
+    const now = clock.now();
+    const rotated = (await storage.secrets.listUnrevoked(clientId)).filter((s) => s.expiresAt !== null && s.expiresAt > now);
+    return rotated.length === 0 ? null : Math.max(...rotated.map((s) => s.expiresAt!));
+  }
+
+  /** One page of a tenant's principals, optionally filtered by a name substring or an exact client id. */
+  async list(tenantId: string, type: PrincipalType, max: number, cursor?: string, search?: string) {
     const { storage, cursors } = this.deps;
     const scope = `principals:${tenantId}:${type}`;
     const after = cursor === undefined ? undefined : cursors.decode<{ createdAt: number; clientId: string }>(scope, cursor);
     if (after !== undefined && (typeof after.createdAt !== 'number' || typeof after.clientId !== 'string')) throw badRequest('The cursor parameter is not a cursor of this list.');
-    const rows = await storage.principals.list({ tenantId, type, limit: max + 1, ...(after ? { after } : {}) });
+    const rows = await storage.principals.list({ tenantId, type, limit: max + 1, ...(after ? { after } : {}), ...(search ? { search } : {}) });
     const page = rows.slice(0, max);
     const rotated = await storage.secrets.withRotated(page.map((p) => p.clientId), this.deps.clock.now());
     const items = page.map((p) => principalView(p, rotated.has(p.clientId)));

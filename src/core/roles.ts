@@ -20,3 +20,12 @@ export function hasRole(held: readonly string[], required: Role): boolean {
 
 export const DEFAULT_SERVICE_ROLES: Role[] = ['iam:observer'];
 export const DEFAULT_AGENT_ROLES: Role[] = ['iam:agent'];
+
+/** Display names (seed §B9). */
+export const ROLE_NAMES: Record<Role, string> = {
+  'iam:tenantAdmin': 'Tenant Admin',
+  'iam:configManager': 'Config Manager',
+  'iam:troubleshooter': 'Troubleshooter',
+  'iam:observer': 'Observer',
+  'iam:agent': 'Agent',
+};

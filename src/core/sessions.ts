@@ -1,7 +1,7 @@
 import { createHmac } from 'node:crypto';
 import type { AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
-import { badRequest, TooManyRequests } from './errors.ts';
+import { badRequest, notFound, TooManyRequests } from './errors.ts';
 import { randomToken } from './ids.ts';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import type { FailureLimiter } from './rate-limiter.ts';
@@ -61,7 +61,7 @@ export class SessionService {
     const user = email.length <= 320 ? await storage.users.findByEmail(email) : undefined;
     const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
     const memberships = user ? await storage.users.listMemberships(user.id) : [];
-    const membership = memberships[0];
+    const membership = memberships.find((m) => m.disabledAt === null);
     if (!user || !valid || user.disabledAt !== null || !membership) {
       await storage.transaction((tx) =>
         audit.record(tx, { action: 'session.sign_in_failed', tenantId: membership?.tenantId ?? null, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure', details: { email } }),
@@ -90,9 +90,28 @@ export class SessionService {
     const user = await storage.users.findById(session.userId);
     if (!user || user.disabledAt !== null) return undefined;
     const membership = await storage.users.findMembership(session.tenantId, user.id);
-    if (!membership) return undefined;
+    if (!membership || membership.disabledAt !== null) return undefined;
     if (now - session.lastSeenAt > 30_000) await storage.sessions.touch(idHash, now);
     return { session, user, membership };
+  }
+
+  /** The tenants a user may act in (enabled memberships), for the tenant switcher. */
+  async tenantsOf(userId: string): Promise<Array<{ id: string; name: string }>> {
+    const { storage } = this.deps;
+    const memberships = (await storage.users.listMemberships(userId)).filter((m) => m.disabledAt === null);
+    const tenants = await Promise.all(memberships.map((m) => storage.tenants.findById(m.tenantId)));
+    return tenants.filter((x) => x !== undefined).map((x) => ({ id: x.id, name: x.name })).sort((a, b) => (a.name < b.name ? -1 : 1));
+  }
+
+  /** Moves the session to another tenant the user is an enabled member of (the tenant switcher). */
+  async switchTenant(ctx: SessionContext, tenantId: string, ip: string): Promise<void> {
+    const { storage, audit } = this.deps;
+    const membership = await storage.users.findMembership(tenantId, ctx.user.id);
+    if (!membership || membership.disabledAt !== null) throw notFound('You are not a member of that tenant.');
+    await storage.transaction(async (tx) => {
+      await tx.sessions.setTenant(ctx.session.idHash, tenantId);
+      await audit.record(tx, { action: 'session.tenant_switched', tenantId, actor: { type: 'user', id: ctx.user.id, ip }, details: { from: ctx.session.tenantId } });
+    });
   }
 
   async signOut(sessionId: string, ip: string): Promise<void> {

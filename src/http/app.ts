@@ -7,6 +7,7 @@ import swagger from '@fastify/swagger';
 import type { Tessera } from '../main.ts';
 import './families.ts';
 import { errorHandler } from './error-handler.ts';
+import { renderErrorPage } from '../console/pages.tsx';
 import { baseHeaders, securityHeaders } from './security-headers.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lookupRoutes } from './routes/lookup.ts';
@@ -15,6 +16,7 @@ import { siteRoutes } from './routes/site.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { auditRoutes } from './routes/audit.ts';
+import { consoleRoutes } from '../console/routes.ts';
 import { monitorRoutes } from '../resource/monitors.ts';
 import { ingestRoutes } from '../resource/ingest.ts';
 
@@ -74,7 +76,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   app.setErrorHandler(errorHandler);
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-    if (wantsHtml) return reply.code(404).type('text/html; charset=utf-8').send('<!doctype html><title>Not found</title><h1>Not found</h1>');
+    if (wantsHtml) return reply.code(404).type('text/html; charset=utf-8').send(renderErrorPage(404, 'There is no page at this address.'));
     return reply.code(404).send({ message: 'Not found' });
   });
   securityHeaders(app, config);
@@ -114,6 +116,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     await consoleScope.register(sessionRoutes);
     await consoleScope.register(principalRoutes);
     await consoleScope.register(auditRoutes);
+    await consoleScope.register(consoleRoutes);
   });
   await app.register(monitorRoutes);
   await app.register(ingestRoutes);

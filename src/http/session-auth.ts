@@ -21,12 +21,20 @@ export function cookieOptions(t: Tessera, maxAgeSeconds?: number) {
 
 const UNSAFE = new Set(['POST', 'PUT', 'PATCH', 'DELETE']);
 
-/** Same-origin check of `Origin` and `Sec-Fetch-Site` when the browser sends them (CS-7). */
+/**
+ * Same-origin check of an unsafe browser request (CS-7), on top of the CSRF token. Fetch metadata
+ * decides when the browser sends it: only `same-origin` (or `none`, a user-typed navigation) passes.
+ * Pages are served with `Referrer-Policy: no-referrer`, under which browsers send `Origin: null`
+ * even on their own same-origin form posts, so `null` passes only when `Sec-Fetch-Site` vouches for
+ * it; any other Origin must be Tessera's own. Clients that send neither (curl) rely on the token.
+ */
 export function sameOrigin(t: Tessera, request: FastifyRequest): boolean {
-  const origin = request.headers.origin;
-  if (origin !== undefined && origin !== new URL(t.config.baseUrl).origin) return false;
   const site = request.headers['sec-fetch-site'];
-  return site === undefined || site === 'same-origin' || site === 'none';
+  if (site !== undefined && site !== 'same-origin' && site !== 'none') return false;
+  const origin = request.headers.origin;
+  if (origin === undefined) return true;
+  if (origin === 'null') return site === 'same-origin';
+  return origin === new URL(t.config.baseUrl).origin;
 }
 
 /** The signed-in session of the request's cookie, if any (no CSRF or role checks). */

@@ -343,7 +343,7 @@ for (const engine of engines()) {
       const oneTime = created.password!;
       assert.match(oneTime, /^[0-9A-Za-z]{24}$/);
       const first = await postLogin(t, created.email, oneTime, { next: '/console' });
-      assert.deepEqual([first.status, first.location], [303, '/account/password']);
+      assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
       const cookie = first.session!;
       const consolePage = await send(t, 'GET', '/console', { cookie });
       assert.deepEqual([consolePage.status, consolePage.location], [303, '/account/password']);
@@ -363,7 +363,7 @@ for (const engine of engines()) {
       assert.deepEqual([write.status, JSON.parse(write.text)], [403, problem(403, 'Forbidden', forced, '/administration/v1beta/clients/agents')]);
       const page = await send(t, 'GET', '/account/password', { cookie });
       assert.equal(page.status, 200);
-      assert.equal(page.text, renderPasswordPage({ csrf: String(me.json!.csrfToken), forced: true }));
+      assert.equal(page.text, renderPasswordPage({ csrf: String(me.json!.csrfToken), forced: true, next: '/console' }));
       const changed = await changePassword(t, cookie, oneTime, 'my own pass phrase');
       assert.deepEqual([changed.status, changed.location], [303, '/console']);
       const list = await send(t, 'GET', '/administration/v1beta/clients/services', { cookie });
@@ -383,7 +383,7 @@ for (const engine of engines()) {
         assert.equal((await postLogin(t, demo.adminEmail, guess)).status, 401, guess);
       }
       const first = await postLogin(t, demo.adminEmail, demo.adminPassword);
-      assert.deepEqual([first.status, first.location], [303, '/account/password']);
+      assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
       const me = await whoAmI(t, first.session!);
       assert.deepEqual([me.json!.email, me.json!.roles, me.json!.mustChangePassword], ['admin@demo.test', ['iam:tenantAdmin'], true]);
     });
@@ -403,7 +403,7 @@ for (const engine of engines()) {
         const r = await changePassword(t, cookie, current, next);
         assert.equal(r.status, 400, next);
         assert.equal(r.headers.get('content-type'), HTML);
-        assert.equal(r.text, renderPasswordPage({ csrf, forced: false, error }), next);
+        assert.equal(r.text, renderPasswordPage({ csrf, forced: false, next: '/console', error }), next);
         assert.ok(r.text.includes(`<p class="error" role="alert">${error}</p>`));
       }
       assert.equal((await whoAmI(t, elsewhere)).status, 200);

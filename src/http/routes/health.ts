@@ -1,7 +1,7 @@
 import type { FastifyInstance } from 'fastify';
-import { STYLESHEET } from '../../console/pages.tsx';
+import { CONSOLE_SCRIPT, STYLESHEET } from '../../console/assets.ts';
 
-/** Liveness, readiness and the console's one static asset. */
+/** Liveness, readiness and the console's static assets. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
   app.get('/healthz', { schema: { hide: true }, config: { family: 'plain' } }, async () => ({ status: 'ok' }));
@@ -11,5 +11,8 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   });
   app.get('/assets/tessera.css', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get('/assets/console.js', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_SCRIPT),
   );
 }

@@ -9,7 +9,7 @@ import { requireMember } from '../session-auth.ts';
 const AuthType = Type.Union([Type.Literal('client_secret_basic'), Type.Literal('client_secret_post')]);
 const RoleName = Type.String({ maxLength: 64 });
 
-const ClientRequest = Type.Object(
+export const ClientRequest = Type.Object(
   {
     displayName: Type.String({ minLength: 1, maxLength: 100 }),
     description: Type.Optional(Type.String({ maxLength: 1000 })),

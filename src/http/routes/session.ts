@@ -2,8 +2,8 @@ import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
 import { randomToken } from '../../core/ids.ts';
 import { safeEqual } from '../../core/secrets.ts';
-import { ProblemError, TooManyRequests } from '../../core/errors.ts';
-import { renderHomePage, renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
+import { ProblemError, TooManyRequests, forbidden } from '../../core/errors.ts';
+import { renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
 import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
 
 /** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
@@ -18,7 +18,7 @@ const LOGIN_CSRF_KEY = randomBytes(32);
 type Form = Record<string, string | undefined>;
 
 
-/** Sign-in, sign-out, password change and the console landing page. */
+/** Sign-in, sign-out and password change. */
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
 
@@ -44,7 +44,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       if (old) await t.sessions.signOut(old, request.ip);
       reply.clearCookie(loginCookieName(t), cookieOptions(t));
       reply.setCookie(sessionCookieName(t), result.sessionId, cookieOptions(t));
-      return redirect(reply, result.user.mustChangePassword ? '/account/password' : next);
+      return redirect(reply, result.user.mustChangePassword ? `/account/password?next=${encodeURIComponent(next)}` : next);
     } catch (e) {
       if (e instanceof TooManyRequests) {
         reply.header('retry-after', String(e.retryAfterSeconds));
@@ -55,6 +55,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   });
 
   app.post<{ Body: Form }>('/logout', { config: html, schema: { hide: true } }, async (request, reply) => {
+    if (!sameOrigin(t, request)) throw forbidden('Missing or invalid CSRF token.');
     const current = await currentSession(t, request);
     if (current) {
       requireCsrf(t, request, current.sessionId, request.body?.csrf);
@@ -64,10 +65,10 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     return redirect(reply, '/login');
   });
 
-  app.get('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { next?: string } }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
     const current = await currentSession(t, request);
     if (!current) return redirect(reply, '/login?next=%2Faccount%2Fpassword');
-    const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword });
+    const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next: safeNext(request.query.next) });
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
@@ -79,19 +80,10 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       await t.sessions.changePassword(current.ctx, request.body?.current ?? '', request.body?.new ?? '', request.ip);
     } catch (e) {
       if (!(e instanceof ProblemError) || e.status !== 400) throw e;
-      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, error: e.detail });
+      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next: safeNext(request.body?.next), error: e.detail });
       return reply.code(400).type('text/html; charset=utf-8').send(page);
     }
-    return redirect(reply, '/console');
-  });
-
-  app.get('/console', { config: html, schema: { hide: true } }, async (request, reply) => {
-    const current = await currentSession(t, request);
-    if (!current) return redirect(reply, '/login?next=%2Fconsole');
-    if (current.ctx.user.mustChangePassword) return redirect(reply, '/account/password');
-    const tenant = await t.storage.tenants.findById(current.ctx.session.tenantId);
-    const page = renderHomePage({ csrf: t.sessions.csrfToken(current.sessionId), email: current.ctx.user.email, tenantName: tenant?.name ?? '', roles: current.ctx.membership.roles });
-    return reply.type('text/html; charset=utf-8').send(page);
+    return redirect(reply, safeNext(request.body?.next));
   });
 
   app.get('/api/v2/session', {
