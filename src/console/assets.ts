@@ -29,7 +29,7 @@ button{margin-top:1.1rem;padding:.5rem 1.1rem;font:inherit;background:#2a45b8;co
 button.secondary{background:#fff;color:#2a45b8}
 button.danger{background:#a4001d;border-color:#a4001d;color:#fff}
 form.inline{display:inline-block;margin-right:.5rem}
-.actions{display:flex;flex-wrap:wrap;gap:.2rem;align-items:center}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;margin-top:1rem}.actions button{margin-top:0}
 .hint{color:#4a5368;margin:.1rem 0;font-size:.9rem}
 .error{color:#a4001d;background:#fdecee;border-left:4px solid #a4001d;padding:.5rem .8rem}
 .error p,.error ul{margin:.2rem 0}

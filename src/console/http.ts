@@ -73,7 +73,7 @@ export type Form = Record<string, string | string[] | undefined>;
 async function formsOnly(request: FastifyRequest): Promise<void> {
   const type = request.headers['content-type'] ?? '';
   if (!type.startsWith('application/x-www-form-urlencoded')) {
-    throw new ProblemError(415, 'Unsupported Media Type', 'This page takes a submitted HTML form (application/x-www-form-urlencoded).');
+    throw new ProblemError(400, 'Bad Request', 'This page takes a submitted HTML form (application/x-www-form-urlencoded).');
   }
 }
 

@@ -23,14 +23,14 @@ export interface ConsoleFrame {
 
 export const render = (node: VNode): string => '<!doctype html>' + renderToString(node);
 
-function Head(props: { title: string }) {
+function Head(props: { title: string; script?: boolean }) {
   return (
     <head>
       <meta charset="utf-8" />
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${props.title} · Tessera`}</title>
       <link rel="stylesheet" href="/assets/tessera.css" />
-      <script src="/assets/console.js" defer />
+      {props.script ? <script src="/assets/console.js" defer /> : null}
     </head>
   );
 }
@@ -81,7 +81,7 @@ export function ConsoleLayout(props: { frame: ConsoleFrame; title: string; child
   const groups = [...new Set(NAV.map((n) => n.group))];
   return (
     <html lang="en">
-      <Head title={props.title} />
+      <Head title={props.title} script />
       <body>
         <a class="skip" href="#main">Skip to content</a>
         <header class="bar">

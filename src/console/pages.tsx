@@ -51,12 +51,10 @@ export function renderHomePage(frame: ConsoleFrame, tenant: { vanityUrl: string;
         <dt>Site</dt><dd>{frame.site}</dd>
         <dt>Your roles</dt><dd>{frame.roles.join(', ')}</dd>
       </dl>
-      <h2>Access Management</h2>
-      <ul>
-        <li><a href="/console/service-principals">Service Principals</a>: machine identities that call the API with client credentials.</li>
-        <li><a href="/console/agent-principals">Agent Principals</a>: identities of monitoring agents that send telemetry.</li>
-        <li><a href="/console/users">Users</a>: people in this tenant and their roles.</li>
-      </ul>
+      <p class="muted">
+        Access Management holds the tenant's service principals (machine identities calling the API with client credentials),
+        agent principals (monitoring agents sending telemetry) and users. Every change is recorded in the audit log.
+      </p>
     </ConsoleLayout>,
   );
 }

@@ -327,7 +327,7 @@ for (const engine of engines()) {
       const f = await loginForm(t);
       assert.equal(f.page.headers.get('content-type'), HTML);
       assert.equal(f.page.text, renderLoginPage({ csrf: f.csrf, next: '/console' }));
-      assert.match(f.page.text, /<label for="email">Email<\/label><input id="email" name="email" type="email" autocomplete="username" required value\/>/);
+      assert.match(f.page.text, /<label for="email">Email<\/label><input id="email" name="email" type="email" autocomplete="username" required maxlength="320" value\/>/);
       assert.match(f.page.text, /<label for="password">Password<\/label><input id="password" name="password" type="password" autocomplete="current-password" required\/>/);
       assert.match(f.page.text, /<button type="submit">Sign in<\/button>/);
       assert.match(f.page.text, /<form method="post" action="\/login">/);
