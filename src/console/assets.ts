@@ -10,7 +10,7 @@ a{color:#2a45b8}a:focus-visible,button:focus-visible,input:focus-visible,select:
 .bar{background:#1d2433;color:#fff;padding:.5rem 1.2rem;display:flex;flex-wrap:wrap;gap:.6rem 1.2rem;align-items:center;justify-content:space-between}
 .bar a{color:#fff}.brand{font-weight:700;text-decoration:none;font-size:1.1rem}
 .context{display:flex;flex-wrap:wrap;gap:.4rem 1rem;align-items:center}
-.context label{margin:0;font-weight:400}.context select{width:auto;padding:.2rem}.context button{margin:0;padding:.25rem .7rem}
+.context label{margin:0;font-weight:400}.context select{width:auto;padding:.2rem;color:#1d2433}.context button{margin:0;padding:.25rem .7rem}
 .switcher{display:flex;gap:.4rem;align-items:center}
 .shell{display:flex;gap:1.2rem;max-width:72rem;margin:1.2rem auto;padding:0 1rem;align-items:flex-start}
 nav[aria-label=Console]{flex:0 0 13rem}
@@ -39,9 +39,9 @@ form.inline{display:inline-block;margin-right:.5rem}
 .mono,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92rem}
 .copy-row{display:flex;gap:.4rem}.copy-row button{margin:0}
 table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top;overflow-wrap:anywhere}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top}td.mono{word-break:break-all}
 th{font-size:.85rem;color:#4a5368;text-transform:uppercase;letter-spacing:.03em}
-.table-wrap{overflow-x:auto}
+.table-wrap{overflow-x:auto}.table-wrap table{min-width:40rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
 .toolbar{display:flex;flex-wrap:wrap;gap:.6rem;align-items:flex-end;justify-content:space-between}
 .toolbar form{display:flex;flex-wrap:wrap;gap:.5rem;align-items:flex-end}
@@ -49,7 +49,7 @@ dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.fa
 .pager{display:flex;gap:1rem;margin-top:1rem}
 dialog{position:static;border:2px solid #2a45b8;border-radius:8px;padding:1rem 1.3rem;max-width:100%;color:inherit}
 .muted{color:#4a5368}
-@media (max-width:720px){.shell{flex-direction:column;padding:0 .5rem}nav[aria-label=Console]{flex:none;width:100%}
+@media (max-width:720px){.shell{flex-direction:column;align-items:stretch;padding:0 .5rem}nav[aria-label=Console]{flex:none;width:100%}
 nav ul{display:flex;flex-wrap:wrap;gap:.2rem}.card{padding:1rem}.narrow{margin:1rem .5rem}}
 `;
 
