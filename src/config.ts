@@ -14,8 +14,8 @@ export const ConfigSchema = Type.Object({
   port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port to listen on' }),
   host: Type.String({ default: '0.0.0.0', description: 'Interface to bind' }),
   baseUrl: Type.String({ default: '', description: 'Public base URL and site issuer; defaults to http://localhost:{port}' }),
-  databaseUrl: Type.String({ default: 'sqlite:./data/tessera.db', description: '`sqlite:<file>` or `postgres://…`' }),
-  dataDir: Type.String({ default: './data', description: 'Directory for the SQLite file and the generated master key' }),
+  databaseUrl: Type.String({ default: '', description: '`sqlite:<file>` or `postgres://…`; defaults to sqlite:{dataDir}/tessera.db' }),
+  dataDir: Type.String({ default: './data', description: 'Directory for the default SQLite file (tessera.db) and the generated master key' }),
   site: Type.String({ default: 'us1', pattern: '^[a-z0-9-]{1,32}$', description: 'This deployment\'s site (region) name' }),
   sites: Type.Record(Type.String(), Type.String(), { default: {}, description: 'JSON map site → base URL of every site (this one is added)' }),
   tenantDomain: Type.String({ default: 'localhost', pattern: '^[a-z0-9.-]+$', description: 'Tenants answer at {name}.{tenantDomain}' }),
@@ -83,6 +83,17 @@ function checkUrl(name: string, text: string): void {
   }
 }
 
+/** This site's base URL, also entered as this site's entry of `sites`. */
+export function withBaseUrl(config: Config, baseUrl: string): Config {
+  return { ...config, baseUrl, sites: { ...config.sites, [config.site]: baseUrl } };
+}
+
+export interface ResolvedConfig {
+  config: Config;
+  /** The keys a flag, a `TESSERA_*` variable or the config file set; the others took their defaults. */
+  given: ReadonlySet<ConfigKey>;
+}
+
 /**
  * Builds the configuration from defaults, file, environment and flags; throws ConfigError naming
  * the first bad key.
@@ -91,7 +102,16 @@ export function loadConfig(
   env: NodeJS.ProcessEnv = process.env,
   flags: Partial<Record<ConfigKey, unknown>> = {},
 ): Config {
+  return resolveConfig(env, flags).config;
+}
+
+/** `loadConfig`, telling also which keys were given rather than defaulted. */
+export function resolveConfig(
+  env: NodeJS.ProcessEnv = process.env,
+  flags: Partial<Record<ConfigKey, unknown>> = {},
+): ResolvedConfig {
   const merged: Record<string, unknown> = {};
+  const given = new Set<ConfigKey>();
   const file = env.TESSERA_CONFIG;
   if (file) {
     try {
@@ -107,6 +127,7 @@ export function loadConfig(
       merged[key] = structuredClone((schema as TSchema).default);
       continue;
     }
+    given.add(key as ConfigKey);
     merged[key] = coerce(key, schema as TSchema, raw);
   }
   for (const key of Object.keys(merged)) {
@@ -118,19 +139,22 @@ export function loadConfig(
     throw new ConfigError(`${envName(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
   }
   const config = merged as Config;
-  if (!config.baseUrl) config.baseUrl = `http://localhost:${config.port}`;
-  config.baseUrl = config.baseUrl.replace(/\/+$/, '');
-  checkUrl(envName('baseUrl'), config.baseUrl + '/');
+  if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
+  const baseUrl = (config.baseUrl || `http://localhost:${config.port}`).replace(/\/+$/, '');
+  checkUrl(envName('baseUrl'), baseUrl + '/');
   for (const [site, url] of Object.entries(config.sites)) checkUrl(`${envName('sites')}.${site}`, url.replace(/\/+$/, '') + '/');
-  config.sites = { ...config.sites, [config.site]: config.baseUrl };
-  return config;
+  return { config: withBaseUrl(config, baseUrl), given };
 }
 
-/** Human-readable table of every key (used by `tessera config` and the README). */
-export function describeConfig(): Array<{ env: string; default: string; description: string }> {
+/**
+ * Every key with its environment variable, default value and description, in schema order (used by
+ * `tessera config`, its `--json` form, and the README's configuration table).
+ */
+export function describeConfig(): Array<{ key: ConfigKey; env: string; default: unknown; description: string }> {
   return Object.entries(ConfigSchema.properties).map(([key, schema]) => ({
+    key: key as ConfigKey,
     env: envName(key),
-    default: JSON.stringify((schema as TSchema).default),
+    default: (schema as TSchema).default,
     description: String((schema as TSchema).description ?? ''),
   }));
 }

@@ -1,7 +1,7 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Config } from './config.ts';
+import { withBaseUrl, type Config } from './config.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
 import { authFailureLimits } from './core/client-auth.ts';
@@ -20,6 +20,7 @@ import { SecretHasher } from './core/secrets.ts';
 import { SessionService } from './core/sessions.ts';
 import { SigningKeys } from './core/signing-keys.ts';
 import { TenantService } from './core/tenants.ts';
+import { UserService } from './core/users.ts';
 import { RevocationState } from './core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from './core/tokens/verifier.ts';
 import { buildApp } from './http/app.ts';
@@ -50,6 +51,7 @@ export interface Tessera {
   realm: RealmContext;
   principals: PrincipalService;
   tenants: TenantService;
+  users: UserService;
   sessions: SessionService;
   audit: AuditLog;
   resource: ResourceAuthenticator;
@@ -60,19 +62,26 @@ export interface Tessera {
   close(): Promise<void>;
 }
 
+/** The settings key under which a starting server records its base URL, for the CLI's output. */
+const BASE_URL_SETTING = 'baseUrl';
+
 /**
  * The composition root: config → storage → core services. `openTessera` is shared by the server
- * and the CLI; the CLI never starts the change feed's timer or an HTTP listener.
+ * and the CLI; the CLI never starts the change feed's timer or an HTTP listener. With
+ * `recordedBaseUrl`, the base URL the server recorded at its start (if one did) replaces
+ * `config.baseUrl`, so that one-shot commands name the URLs the server answers at.
  */
 export async function openTessera(
   config: Config,
-  options: { clock?: Clock; onBackgroundError?: (err: unknown) => void } = {},
+  options: { clock?: Clock; onBackgroundError?: (err: unknown) => void; recordedBaseUrl?: boolean } = {},
 ): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
   const masterKey = loadMasterKey(config);
   const storage = await openStorage(config.databaseUrl);
   try {
     await storage.migrate();
+    const recorded = options.recordedBaseUrl ? await storage.settings.get(BASE_URL_SETTING) : undefined;
+    if (recorded !== undefined) config = withBaseUrl(config, recorded);
     const horizonMs = (Math.max(config.accessTokenTtl, config.tenantAccessTokenTtl) + config.clockSkew) * 1000;
     const sealKey = deriveKey(masterKey, 'signing-key-seal');
     const keys = new SigningKeys(sealKey, clock, horizonMs);
@@ -128,6 +137,7 @@ export async function openTessera(
         changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
       }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      users: new UserService({ storage, clock, audit, cursors }),
       sessions,
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       async startBackground() {
@@ -156,6 +166,7 @@ export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; admin
   if ((await t.storage.tenants.list()).length > 0) return undefined;
   try {
     const demo = await t.tenants.create('demo', 'admin@demo.test', SYSTEM_ACTOR);
+    if (demo.adminPassword === null) return undefined; // the account existed and keeps its password
     return { adminEmail: demo.adminEmail, adminPassword: demo.adminPassword };
   } catch (e) {
     if (e instanceof ProblemError && e.status === 409) return undefined; // another node bootstrapped first
@@ -189,6 +200,7 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
     await tessera.startBackground();
     app = await buildApp(tessera);
     await app.listen({ port: config.port, host: config.host });
+    await tessera.storage.settings.put(BASE_URL_SETTING, config.baseUrl, tessera.clock.now());
     return { tessera, app, demo };
   } catch (e) {
     await (app ? app.close() : tessera.close());

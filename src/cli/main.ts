@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, describeConfig, loadConfig, type ConfigKey } from '../config.ts';
+import { ConfigError, describeConfig, resolveConfig, type ConfigKey } from '../config.ts';
 import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
 import { ProblemError } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
@@ -12,22 +13,29 @@ const CLI_ACTOR: Actor = { ...SYSTEM_ACTOR, id: 'cli' };
 
 type Flags = { json?: boolean; port?: string; baseUrl?: string; databaseUrl?: string; dataDir?: string };
 
-function configFrom(flags: Flags) {
+function resolveFrom(flags: Flags) {
   const over: Partial<Record<ConfigKey, unknown>> = {};
   if (flags.port !== undefined) over.port = flags.port;
   if (flags.baseUrl !== undefined) over.baseUrl = flags.baseUrl;
   if (flags.databaseUrl !== undefined) over.databaseUrl = flags.databaseUrl;
   if (flags.dataDir !== undefined) over.dataDir = flags.dataDir;
-  return loadConfig(process.env, over);
+  return resolveConfig(process.env, over);
 }
+
+const configFrom = (flags: Flags) => resolveFrom(flags).config;
 
 function print(flags: Flags, value: unknown, human: string): void {
   process.stdout.write(flags.json ? JSON.stringify(value) + '\n' : human + '\n');
 }
 
-/** Opens Tessera for one command, runs it and closes it again. */
+/**
+ * Opens Tessera for one command, runs it and closes it again. URLs it prints use the base URL the
+ * running server recorded at start, unless this command was given one (a base URL or a port, by
+ * flag, environment or config file).
+ */
 async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
-  const t = await openTessera(configFrom(flags));
+  const { config, given } = resolveFrom(flags);
+  const t = await openTessera(config, { recordedBaseUrl: !given.has('baseUrl') && !given.has('port') });
   try {
     return await fn(t);
   } finally {
@@ -35,7 +43,8 @@ async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Pro
   }
 }
 
-const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').showHelpAfterError();
+const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
+const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').version(version).showHelpAfterError();
 const globalOptions = (cmd: Command) =>
   cmd
     .option('--json', 'print JSON')
@@ -78,7 +87,8 @@ globalOptions(tenant.command('create <name>').description('create a tenant and i
     withTessera(flags, async (t) => {
       const r = await t.tenants.create(name, flags.adminEmail, CLI_ACTOR);
       const out = { tenantId: r.tenantId, name: r.name, host: r.host, adminEmail: r.adminEmail, adminPassword: r.adminPassword };
-      print(flags, out, `tenant ${r.name} (${r.tenantId}) at ${r.vanityUrl}\nadmin ${r.adminEmail}, one-time password: ${r.adminPassword}`);
+      const admin = r.adminPassword === null ? `admin ${r.adminEmail} (existing account, added as tenant admin; it keeps its password)` : `admin ${r.adminEmail}, one-time password: ${r.adminPassword}`;
+      print(flags, out, `tenant ${r.name} (${r.tenantId}) at ${r.vanityUrl}\n${admin}`);
     }),
 );
 globalOptions(tenant.command('list').description('list tenants')).action(async (flags: Flags) =>
@@ -127,31 +137,49 @@ globalOptions(principal.command('list').description('list principals').requiredO
       print(flags, items, items.map((p) => `${p.id}\t${p.authType}\t${p.displayName}${p.hasRotatedSecrets ? '\t(rotated secret active)' : ''}`).join('\n'));
     }),
 );
+const PREFIXES: Record<string, PrincipalType> = { srv_: 'service', agt_: 'agent' };
+
+/** The principal type a client id names by its prefix; a contradicting --type is refused. */
+function typeOf(clientId: string, given: PrincipalType | undefined): PrincipalType {
+  const type = PREFIXES[clientId.slice(0, 4)];
+  if (type === undefined) throw new Error(`${clientId} is not a principal id: service principal ids start with srv_, agent principal ids with agt_.`);
+  if (given !== undefined && given !== type) {
+    throw new Error(`--type ${given} contradicts ${clientId}, the id of ${type === 'agent' ? 'an agent' : 'a service'} principal (leave --type out).`);
+  }
+  return type;
+}
+
 const byId = (name: string, description: string) =>
-  globalOptions(principal.command(`${name} <clientId>`).description(description).requiredOption('--tenant <name>').addOption(typeOption()));
+  globalOptions(
+    principal.command(`${name} <clientId>`).description(description).requiredOption('--tenant <name>')
+      .addOption(new Option('--type <type>', 'service or agent (default: from the id\'s prefix, srv_ or agt_)').choices(['service', 'agent'])),
+  );
 byId('rotate', 'issue a new secret; the old one works until --revoke-rotated-after (default P30D, at most P30D)')
   .option('--revoke-rotated-after <duration>', 'ISO-8601 duration, e.g. P7D or P0D')
-  .action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType; revokeRotatedAfter?: string }) =>
-    withTessera(flags, async (t) => {
+  .action(async (clientId: string, flags: Flags & { tenant: string; type?: PrincipalType; revokeRotatedAfter?: string }) => {
+    const type = typeOf(clientId, flags.type);
+    return withTessera(flags, async (t) => {
       const ten = await t.tenants.findByName(flags.tenant);
-      const r = await t.principals.rotate(ten.id, flags.type, clientId, flags.revokeRotatedAfter, CLI_ACTOR);
+      const r = await t.principals.rotate(ten.id, type, clientId, flags.revokeRotatedAfter, CLI_ACTOR);
       print(flags, r, `New secret: ${r.clientSecret}\nThe rotated secret works until ${r.rotatedSecretExpiresAt}`);
-    }),
-  );
-byId('revoke-rotated', 'revoke rotated secrets now').action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType }) =>
-  withTessera(flags, async (t) => {
+    });
+  });
+byId('revoke-rotated', 'revoke rotated secrets now').action(async (clientId: string, flags: Flags & { tenant: string; type?: PrincipalType }) => {
+  const type = typeOf(clientId, flags.type);
+  return withTessera(flags, async (t) => {
     const ten = await t.tenants.findByName(flags.tenant);
-    const r = await t.principals.revokeRotated(ten.id, flags.type, clientId, CLI_ACTOR);
+    const r = await t.principals.revokeRotated(ten.id, type, clientId, CLI_ACTOR);
     print(flags, r, r.message);
-  }),
-);
-byId('delete', 'delete a principal; its tokens stop working at once').action(async (clientId: string, flags: Flags & { tenant: string; type: PrincipalType }) =>
-  withTessera(flags, async (t) => {
+  });
+});
+byId('delete', 'delete a principal; its tokens stop working at once').action(async (clientId: string, flags: Flags & { tenant: string; type?: PrincipalType }) => {
+  const type = typeOf(clientId, flags.type);
+  return withTessera(flags, async (t) => {
     const ten = await t.tenants.findByName(flags.tenant);
-    await t.principals.delete(ten.id, flags.type, clientId, CLI_ACTOR);
+    await t.principals.delete(ten.id, type, clientId, CLI_ACTOR);
     print(flags, { deleted: clientId }, `deleted ${clientId}`);
-  }),
-);
+  });
+});
 
 const keys = program.command('keys').description('signing keys');
 globalOptions(keys.command('rotate').description('publish a new signing key; it signs after TESSERA_KEY_PUBLISH_LEAD').option('--now', 'sign with the new key at once')).action(
@@ -169,8 +197,10 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
     }),
 );
 
-program.command('config').description('list every configuration key with its default').action(() => {
-  for (const row of describeConfig()) process.stdout.write(`${row.env}\t${row.default}\t${row.description}\n`);
+program.command('config').description('list every configuration key with its default').option('--json', 'print a JSON array of {key, env, default, description}').action((flags: { json?: boolean }) => {
+  const rows = describeConfig();
+  const human = rows.map((row) => `${row.env}\t${JSON.stringify(row.default)}\t${row.description}`).join('\n');
+  print(flags, rows, human);
 });
 
 program.parseAsync(process.argv).catch((err: unknown) => {

@@ -4,6 +4,9 @@ import { currentSession, redirect } from '../http/session-auth.ts';
 import { consoleRequest, field, formRoute, pageRoute, sendPage, type Form } from './http.ts';
 import { renderHomePage } from './pages.tsx';
 import { principalPages } from './principal-routes.ts';
+import { auditPages } from './audit-routes.ts';
+import { apiReferencePages } from './api-reference-routes.ts';
+import { userPages } from './user-routes.ts';
 
 /** The console: landing page, tenant switcher, and each section's pages. */
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
@@ -27,4 +30,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   });
 
   await app.register(principalPages);
+  await app.register(auditPages);
+  await app.register(apiReferencePages);
+  await app.register(userPages);
 }

@@ -3,21 +3,12 @@ import type { Clock } from './clock.ts';
 import { badRequest, conflict, notFound } from './errors.ts';
 import type { Actor } from './events.ts';
 import { newUuid } from './ids.ts';
-import { generatePassword, hashPassword, passwordProblem } from './passwords.ts';
-import { isRole, type Role } from './roles.ts';
 import { vanityHost, vanityUrl } from './urls.ts';
-import { ConflictError, type Storage, type Stores, type TenantRecord, type UserRecord } from '../storage/types.ts';
+import { addMember, checkUserRole, type NewUserResult } from './users.ts';
+import { ConflictError, type Storage, type TenantRecord } from '../storage/types.ts';
 
 /** DNS-label tenant names: they become `{name}.{tenantDomain}`. */
 export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
-const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
-
-export interface NewUserResult {
-  userId: string;
-  email: string;
-  /** Set when the password was generated: shown once, valid for one sign-in. */
-  password: string | undefined;
-}
 
 /** Tenants and their users (people). */
 export class TenantService {
@@ -44,8 +35,12 @@ export class TenantService {
     return this.deps.storage.tenants.list();
   }
 
-  /** Creates a tenant with its first tenant admin; a generated password must be changed at first sign-in. */
-  async create(name: string, adminEmail: string, actor: Actor) {
+  /**
+   * Creates a tenant with its first tenant admin; a generated password must be changed at first
+   * sign-in. `adminPassword` is null when the e-mail names an existing account: it becomes the
+   * tenant admin and keeps its password.
+   */
+  async create(name: string, adminEmail: string, actor: Actor): Promise<ReturnType<TenantService['view']> & { adminEmail: string; adminPassword: string | null }> {
     if (!TENANT_NAME_PATTERN.test(name)) {
       throw badRequest('name: use 1–63 lower-case letters, digits and inner hyphens (it becomes a host name).');
     }
@@ -59,37 +54,15 @@ export class TenantService {
       }
       await tx.changes.append({ kind: 'tenant', key: tenant.id, at: tenant.createdAt });
       await this.deps.audit.record(tx, { action: 'tenant.created', tenantId: tenant.id, actor, target: { type: 'tenant', id: tenant.id }, details: { name } });
-      return this.addUser(tx, tenant.id, adminEmail, ['iam:tenantAdmin'], undefined, actor);
+      return addMember(tx, this.deps, tenant.id, { email: adminEmail, role: 'iam:tenantAdmin' }, actor);
     });
-    return { ...this.view(tenant), adminEmail: admin.email, adminPassword: admin.password! };
+    return { ...this.view(tenant), adminEmail: admin.email, adminPassword: admin.password ?? null };
   }
 
-  /** Adds a user to a tenant (creating the account when the e-mail is new). */
+  /** Adds a user to a tenant (creating the account when the e-mail is new), for the CLI and tests. */
   async createUser(tenantName: string, email: string, role: string, password: string | undefined, actor: Actor): Promise<NewUserResult> {
-    if (!isRole(role) || role === 'iam:agent') throw badRequest(`role: ${JSON.stringify(role)} is not a user role.`);
+    checkUserRole(role);
     const tenant = await this.findByName(tenantName);
-    return this.deps.storage.transaction((tx) => this.addUser(tx, tenant.id, email, [role], password, actor));
-  }
-
-  private async addUser(tx: Stores, tenantId: string, rawEmail: string, roles: Role[], password: string | undefined, actor: Actor): Promise<NewUserResult> {
-    const email = rawEmail.trim().toLowerCase();
-    if (!EMAIL_PATTERN.test(email)) throw badRequest('email: not an e-mail address.');
-    const now = this.deps.clock.now();
-    let user: UserRecord | undefined = await tx.users.findByEmail(email);
-    let shown: string | undefined;
-    if (!user) {
-      if (password !== undefined) {
-        const problem = passwordProblem(password);
-        if (problem) throw badRequest(`password: ${problem}`);
-      }
-      shown = password === undefined ? generatePassword() : undefined;
-      user = { id: newUuid(), email, passwordHash: await hashPassword(password ?? shown!), mustChangePassword: password === undefined, disabledAt: null, createdAt: now, updatedAt: now };
-      await tx.users.insert(user);
-    }
-    if (await tx.users.findMembership(tenantId, user.id)) throw conflict(`${email} is already a member of this tenant.`);
-    await tx.users.addMembership({ tenantId, userId: user.id, roles, createdAt: now, disabledAt: null });
-    await tx.changes.append({ kind: 'user', key: user.id, at: now });
-    await this.deps.audit.record(tx, { action: 'user.created', tenantId, actor, target: { type: 'user', id: user.id }, details: { email, roles } });
-    return { userId: user.id, email, password: shown };
+    return this.deps.storage.transaction((tx) => addMember(tx, this.deps, tenant.id, { email, role, password }, actor));
   }
 }

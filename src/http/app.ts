@@ -9,12 +9,15 @@ import './families.ts';
 import { errorHandler } from './error-handler.ts';
 import { renderErrorPage } from '../console/pages.tsx';
 import { baseHeaders, securityHeaders } from './security-headers.ts';
+import { finishDocument } from './openapi.ts';
+import { sessionCookieName } from './session-auth.ts';
 import { healthRoutes } from './routes/health.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { realmRoutes } from './routes/realm.ts';
 import { siteRoutes } from './routes/site.ts';
 import { sessionRoutes } from './routes/session.ts';
 import { principalRoutes } from './routes/principals.ts';
+import { userRoutes } from './routes/users.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from '../console/routes.ts';
 import { monitorRoutes } from '../resource/monitors.ts';
@@ -97,11 +100,13 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
       servers: [{ url: config.baseUrl }],
       components: {
         securitySchemes: {
-          session: { type: 'apiKey', in: 'cookie', name: 'tessera_session', description: 'Console session; unsafe methods also need the X-CSRF-Token header' },
-          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT' },
+          session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(t), description: 'Console session (sign in at /login); unsafe methods also need the X-CSRF-Token header' },
+          bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token of a tenant realm (RFC 9068)' },
+          clientSecretBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic: client ID and secret (RFC 6749 §2.3.1); client_secret_post principals send client_id and client_secret in the body instead' },
         },
       },
     },
+    transformObject: (documents) => ('openapiObject' in documents ? finishDocument(documents.openapiObject) : documents.swaggerObject),
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { family: 'plain' } }, () => app.swagger());
   app.addHook('onClose', async () => t.close());
@@ -115,6 +120,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     await consoleScope.register(cookie);
     await consoleScope.register(sessionRoutes);
     await consoleScope.register(principalRoutes);
+    await consoleScope.register(userRoutes);
     await consoleScope.register(auditRoutes);
     await consoleScope.register(consoleRoutes);
   });

@@ -1,21 +1,25 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemError } from '../core/errors.ts';
 import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
 import { addressedTenant } from '../http/tenant-host.ts';
 import type { Tessera } from '../main.ts';
+import { bearerChallenge } from './authenticator.ts';
 
 /**
  * The guard of a built-in API route: the bearer token must carry `scope` and, when the request
- * names a tenant by its vanity host, belong to it. Failures are 401/403 in Datadog's envelope.
+ * names a tenant by its vanity host, belong to it (a vanity host of no tenant admits no token).
+ * Failures are 401/403 in Datadog's envelope with an RFC 6750 challenge (TK-2, TK-3).
  */
-export async function requireScope(t: Tessera, request: FastifyRequest, scope: string): Promise<AccessTokenClaims> {
+export async function requireScope(t: Tessera, request: FastifyRequest, reply: FastifyReply, scope: string): Promise<AccessTokenClaims> {
   const addressed = await addressedTenant(t, request);
-  if (addressed.kind === 'unknown') throw new ProblemError(401, 'Unauthorized', 'Unauthorized');
-  const tenantId = addressed.kind === 'tenant' ? addressed.tenant.id : undefined;
+  // 'unknown' matches no tenant id: every token is refused there, as invalid_token.
+  const tenantId = addressed.kind === 'tenant' ? addressed.tenant.id : addressed.kind === 'unknown' ? 'unknown' : undefined;
   const decision = await t.resource.authorize(request.headers.authorization, scope, tenantId);
   if (!decision.ok) {
     request.log.info({ reason: decision.reason }, 'resource request refused');
-    throw new ProblemError(decision.status, decision.status === 401 ? 'Unauthorized' : 'Forbidden', decision.status === 401 ? 'Unauthorized' : 'Forbidden');
+    reply.header('www-authenticate', bearerChallenge(decision.reason, scope));
+    const title = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
+    throw new ProblemError(decision.status, title, title);
   }
   return decision.claims;
 }
@@ -28,7 +32,7 @@ export async function requireScope(t: Tessera, request: FastifyRequest, scope: s
 export function scopeGuard(t: Tessera, scope: string) {
   const callers = new WeakMap<FastifyRequest, AccessTokenClaims>();
   return {
-    onRequest: async (request: FastifyRequest) => void callers.set(request, await requireScope(t, request, scope)),
+    onRequest: async (request: FastifyRequest, reply: FastifyReply) => void callers.set(request, await requireScope(t, request, reply, scope)),
     claims: (request: FastifyRequest): AccessTokenClaims => callers.get(request)!,
   };
 }

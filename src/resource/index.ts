@@ -6,7 +6,7 @@
  *
  *   const verifier = await openResourceVerifier({ databaseUrl, baseUrl, tenantDomain });
  *   const decision = await verifier.authorize(req.headers.authorization, 'monitors_read');
- *   if (!decision.ok) return res.writeHead(decision.status).end();
+ *   if (!decision.ok) return res.writeHead(decision.status, { 'www-authenticate': bearerChallenge(decision.reason, 'monitors_read') }).end();
  */
 import { ChangeFeed, followChanges } from '../core/change-feed.ts';
 import { systemClock, type Clock } from '../core/clock.ts';
@@ -15,9 +15,9 @@ import { RevocationState } from '../core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from '../core/tokens/verifier.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
 import { openStorage } from '../storage/sql/open.ts';
-import { ResourceAuthenticator, type ResourceDecision } from './authenticator.ts';
+import { bearerChallenge, ResourceAuthenticator, type RefusalReason, type ResourceDecision } from './authenticator.ts';
 
-export { ResourceAuthenticator, type ResourceDecision };
+export { bearerChallenge, ResourceAuthenticator, type RefusalReason, type ResourceDecision };
 
 export interface ResourceVerifierOptions {
   databaseUrl: string;

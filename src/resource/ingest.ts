@@ -1,12 +1,29 @@
 import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../core/errors.ts';
 import { newSortableId } from '../core/ids.ts';
+import { checkedByHandler, datadogErrorResponses } from '../http/openapi.ts';
 import type { IngestSignal } from '../storage/types.ts';
 import { scopeGuard } from './guard.ts';
 
 const SIGNALS: IngestSignal[] = ['metrics', 'logs', 'trace'];
 const JSON_TYPE = 'application/json';
 const PROTOBUF_TYPE = 'application/x-protobuf';
+const OPERATION: Record<IngestSignal, string> = { metrics: 'ingestMetrics', logs: 'ingestLogs', trace: 'ingestTrace' };
+
+/** OTLP/HTTP bodies as documented; the handler checks them (bytes are stored exactly as received). */
+const requestBody = {
+  content: {
+    [PROTOBUF_TYPE]: { schema: { type: 'string', contentMediaType: PROTOBUF_TYPE, description: 'An OTLP export request, protobuf-encoded.' } },
+    [JSON_TYPE]: { schema: { type: 'object', description: 'An OTLP export request in the OTLP/JSON encoding.' } },
+  },
+};
+const exported = {
+  description: 'Accepted: an empty OTLP export response in the request\'s encoding.',
+  content: {
+    [PROTOBUF_TYPE]: { schema: { type: 'string', contentMediaType: PROTOBUF_TYPE, maxLength: 0 } },
+    [JSON_TYPE]: { schema: { type: 'object', properties: { partialSuccess: { type: 'object', additionalProperties: false } }, required: ['partialSuccess'], additionalProperties: false } },
+  },
+};
 
 /**
  * OTLP/HTTP ingestion (seed §B8) at /data/v1/{metrics,logs,trace}: agent principals (the
@@ -28,7 +45,15 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
       config: { family: 'datadog' },
       // Authenticate before the body is read: an anonymous caller never makes Tessera buffer megabytes.
       onRequest: guard.onRequest,
-      schema: { summary: `Ingest OTLP ${signal} (agent principals)`, tags: ['built-in API'], security: [{ bearer: [] }] },
+      ...checkedByHandler,
+      schema: {
+        operationId: OPERATION[signal],
+        summary: `Ingest OTLP ${signal} (agent principals, data_ingest)`,
+        tags: ['built-in API'],
+        security: [{ bearer: [] }],
+        body: requestBody,
+        response: { 200: exported, ...datadogErrorResponses(400, 401, 403, 413, 415) },
+      },
     }, async (request, reply) => {
       const claims = guard.claims(request);
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();

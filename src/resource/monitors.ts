@@ -1,6 +1,7 @@
 import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemError } from '../core/errors.ts';
+import { datadogErrorResponses, jsonResponse } from '../http/openapi.ts';
 import type { MonitorRecord } from '../storage/types.ts';
 import { scopeGuard } from './guard.ts';
 
@@ -14,10 +15,28 @@ const MonitorBody = Type.Object(
     priority: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 5 }), Type.Null()])),
     options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
   },
-  { additionalProperties: false },
+  { additionalProperties: false, title: 'MonitorRequest' },
 );
-const MonitorPatch = Type.Partial(MonitorBody, { additionalProperties: false });
-const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$' }) });
+const MonitorPatch = Type.Partial(MonitorBody, { additionalProperties: false, title: 'MonitorPatch' });
+const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'The monitor ID.' }) });
+const Monitor = Type.Object(
+  {
+    id: Type.Integer(),
+    name: Type.String(),
+    type: Type.String(),
+    query: Type.String(),
+    message: Type.String(),
+    tags: Type.Array(Type.String()),
+    priority: Type.Union([Type.Integer(), Type.Null()]),
+    options: Type.Object({}, { additionalProperties: true }),
+    created: Type.String({ format: 'date-time' }),
+    modified: Type.String({ format: 'date-time' }),
+    creator: Type.Object({ handle: Type.String({ description: 'The client ID of the principal that created it.' }) }, { additionalProperties: false }),
+    overall_state: Type.String(),
+  },
+  { additionalProperties: false, title: 'Monitor' },
+);
+const MonitorDeleted = Type.Object({ deleted_monitor_id: Type.Integer() }, { additionalProperties: false, title: 'MonitorDeleted' });
 
 function view(m: MonitorRecord) {
   return {
@@ -50,12 +69,12 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
   const reader = scopeGuard(t, 'monitors_read');
   const writer = scopeGuard(t, 'monitors_write');
 
-  app.get('/api/v1/monitor', { config, onRequest: reader.onRequest, schema: { summary: 'List monitors (monitors_read)', tags, security } }, async (request) => {
+  app.get('/api/v1/monitor', { config, onRequest: reader.onRequest, schema: { operationId: 'listMonitors', summary: 'List monitors (monitors_read)', tags, security, response: { 200: jsonResponse('The tenant\'s monitors.', Type.Array(Monitor)), ...datadogErrorResponses(401, 403) } } }, async (request) => {
     const claims = reader.claims(request);
     return (await t.storage.monitors.list(claims.tenant_id, 1000)).map(view);
   });
 
-  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, onRequest: writer.onRequest, schema: { summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody } }, async (request) => {
+  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, onRequest: writer.onRequest, schema: { operationId: 'createMonitor', summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody, response: { 200: jsonResponse('The new monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 413, 415) } } }, async (request) => {
     const claims = writer.claims(request);
     const now = t.clock.now();
     const b = request.body;
@@ -66,14 +85,14 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return view(created);
   });
 
-  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: reader.onRequest, schema: { summary: 'Read a monitor (monitors_read)', tags, security, params: IdParams } }, async (request) => {
+  app.get<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: reader.onRequest, schema: { operationId: 'getMonitor', summary: 'Read a monitor (monitors_read)', tags, security, params: IdParams, response: { 200: jsonResponse('The monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 404) } } }, async (request) => {
     const claims = reader.claims(request);
     const m = await t.storage.monitors.find(claims.tenant_id, Number(request.params.id));
     if (!m) throw notFound();
     return view(m);
   });
 
-  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch } }, async (request) => {
+  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { operationId: 'updateMonitor', summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch, response: { 200: jsonResponse('The edited monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 404, 413, 415) } } }, async (request) => {
     const claims = writer.claims(request);
     const { options, ...rest } = request.body;
     const patch = options === undefined ? rest : { ...rest, options: options as Record<string, unknown> };
@@ -82,7 +101,7 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return view(m);
   });
 
-  app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { summary: 'Delete a monitor (monitors_write)', tags, security, params: IdParams } }, async (request) => {
+  app.delete<{ Params: Static<typeof IdParams> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { operationId: 'deleteMonitor', summary: 'Delete a monitor (monitors_write)', tags, security, params: IdParams, response: { 200: jsonResponse('Deleted.', MonitorDeleted), ...datadogErrorResponses(400, 401, 403, 404) } } }, async (request) => {
     const claims = writer.claims(request);
     const id = Number(request.params.id);
     if (!(await t.storage.monitors.delete(claims.tenant_id, id))) throw notFound();

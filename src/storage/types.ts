@@ -156,6 +156,11 @@ export interface TenantStore {
   findById(id: string): Promise<TenantRecord | undefined>;
   findByName(name: string): Promise<TenantRecord | undefined>;
   list(): Promise<TenantRecord[]>; // ordered by name
+  /**
+   * Inside a transaction: holds the tenant's row lock until it ends, so that changes whose rules
+   * span several rows of one tenant (the last tenant admin) run one after another.
+   */
+  lock(id: string): Promise<void>;
 }
 
 export interface UserStore {

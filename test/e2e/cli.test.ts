@@ -1,24 +1,42 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { once } from 'node:events';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
+import { describeConfig } from '../../src/config.ts';
+import { basic, form } from '../helpers/api.ts';
+import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
+import { engines, freePort, waitReady } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
+const mode = (path: string) => statSync(path).mode & 0o777;
+type Failure = { code: number; stderr: string };
 
-describe('tessera CLI', () => {
+/** The environment of a new user's shell: no TESSERA_* variable (the test runner's are dropped). */
+function cleanEnv(vars: Record<string, string>): NodeJS.ProcessEnv {
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_')));
+  return { ...env, TESSERA_LOG_LEVEL: 'silent', ...vars };
+}
+
+for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
   let dir: string;
+  let db: TestDatabase;
   let env: NodeJS.ProcessEnv;
   const cli = async (...args: string[]) => exec(process.execPath, ['bin/tessera.js', ...args], { env });
   const json = async (...args: string[]) => JSON.parse((await cli(...args, '--json')).stdout) as Record<string, any>;
 
-  before(() => {
+  before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-cli-'));
-    env = { ...process.env, TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: `sqlite:${join(dir, 't.db')}`, TESSERA_LOG_LEVEL: 'silent' };
+    db = await freshDatabaseUrl(engine);
+    env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url });
   });
-  after(() => rmSync(dir, { recursive: true, force: true }));
+  after(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
     assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console'] });
@@ -61,5 +79,127 @@ describe('tessera CLI', () => {
     await assert.rejects(cli('principal', 'rotate', 'srv_0000000000000000000000', '--tenant', 'acme', '--revoke-rotated-after', 'P31D'), (e: { stderr: string }) => e.stderr === 'tessera: revokeRotatedAfter: at most P30D.\n');
     await assert.rejects(cli('tenant', 'create', 'Bad_Name', '--admin-email', 'x@y.z'), (e: { stderr: string }) => /^tessera: name: /.test(e.stderr));
     await assert.rejects(exec(process.execPath, ['bin/tessera.js', 'tenant', 'list'], { env: { ...env, TESSERA_PORT: 'eighty' } }), (e: { code: number; stderr: string }) => e.code === 1 && e.stderr === 'tessera: TESSERA_PORT: Expected integer (got "eighty")\n');
+  });
+
+  it('takes the principal type from the id and refuses a contradicting --type', async () => {
+    const agent = await json('principal', 'create', '--tenant', 'acme', '--type', 'agent', '--name', 'shipper');
+    const rotated = await json('principal', 'rotate', agent.clientId, '--tenant', 'acme', '--revoke-rotated-after', 'P1D');
+    assert.equal(rotated.clientId, agent.clientId);
+    const contradiction = `tessera: --type service contradicts ${agent.clientId}, the id of an agent principal (leave --type out).\n`;
+    for (const command of ['rotate', 'revoke-rotated', 'delete']) {
+      await assert.rejects(cli('principal', command, agent.clientId, '--tenant', 'acme', '--type', 'service'), (e: Failure) => e.code === 1 && e.stderr === contradiction);
+    }
+    await assert.rejects(cli('principal', 'delete', 'abc_0000000000000000000000', '--tenant', 'acme'), (e: Failure) =>
+      e.code === 1 && e.stderr === 'tessera: abc_0000000000000000000000 is not a principal id: service principal ids start with srv_, agent principal ids with agt_.\n');
+    assert.deepEqual(await json('principal', 'revoke-rotated', agent.clientId, '--tenant', 'acme'), { status: 'OK', message: 'All rotated client secrets have been revoked.' });
+    assert.deepEqual(await json('principal', 'delete', agent.clientId, '--tenant', 'acme', '--type', 'agent'), { deleted: agent.clientId });
+  });
+
+  it('adds an existing account as tenant admin without printing a password', async () => {
+    const t = await json('tenant', 'create', 'beta', '--admin-email', 'a@acme.test');
+    assert.deepEqual(t, { tenantId: t.tenantId, name: 'beta', host: 'beta.localhost', adminEmail: 'a@acme.test', adminPassword: null });
+    const { stdout } = await cli('tenant', 'create', 'gamma', '--admin-email', 'A@acme.test');
+    const gamma = ((await json('tenant', 'list')) as unknown as Array<{ name: string; tenantId: string }>).find((x) => x.name === 'gamma')!;
+    assert.equal(stdout, `tenant gamma (${gamma.tenantId}) at http://gamma.localhost:8080\nadmin a@acme.test (existing account, added as tenant admin; it keeps its password)\n`);
+  });
+
+  it('prints the configuration keys as JSON and the version', async () => {
+    const keys = (await json('config')) as unknown as Array<Record<string, unknown>>;
+    assert.deepEqual(keys, JSON.parse(JSON.stringify(describeConfig())));
+    assert.deepEqual(keys[0], { key: 'port', env: 'TESSERA_PORT', default: 8080, description: 'TCP port to listen on' });
+    assert.deepEqual(keys[3], { key: 'databaseUrl', env: 'TESSERA_DATABASE_URL', default: '', description: '`sqlite:<file>` or `postgres://…`; defaults to sqlite:{dataDir}/tessera.db' });
+    assert.equal((await cli('config')).stdout.split('\n')[0], 'TESSERA_PORT\t8080\tTCP port to listen on');
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    assert.equal((await cli('--version')).stdout, `${version}\n`);
+  });
+});
+
+describe('tessera CLI and the SQLite file', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-file-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('leaves the mode of a database file the operator created', async () => {
+    const file = join(dir, 'own.db');
+    closeSync(openSync(file, 'w', 0o640));
+    const env = cleanEnv({ TESSERA_DATA_DIR: join(dir, 'data') });
+    const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--database-url', `sqlite:${file}`, '--json'], { env });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console'] });
+    assert.equal(mode(file), 0o640);
+  });
+
+  it('creates the SQLite file in --data-dir, owner-only, when no database URL is given', async () => {
+    const dataDir = join(dir, 'fresh', 'data');
+    const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--data-dir', dataDir, '--json'], { env: cleanEnv({}) });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console'] });
+    assert.deepEqual([mode(join(dir, 'fresh')), mode(dataDir), mode(join(dataDir, 'tessera.db'))], [0o700, 0o700, 0o600]);
+  });
+});
+
+for (const engine of engines()) describe(`CLI output names the server that runs (${engine})`, () => {
+  let dir: string;
+  let dataDir: string;
+  let db: TestDatabase;
+  let port: number;
+  let server: ChildProcess;
+  let env: NodeJS.ProcessEnv;
+  const cli = async (...args: string[]) => exec(process.execPath, ['bin/tessera.js', ...args, '--data-dir', dataDir], { env });
+  const json = async (...args: string[]) => JSON.parse((await cli(...args, '--json')).stdout) as Record<string, any>;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-start-'));
+    dataDir = join(dir, 'data'); // Tessera creates it
+    db = await freshDatabaseUrl(engine);
+    env = cleanEnv(engine === 'postgres' ? { TESSERA_DATABASE_URL: db.url, TESSERA_HOST: '127.0.0.1' } : { TESSERA_HOST: '127.0.0.1' });
+    port = await freePort();
+    server = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port), '--data-dir', dataDir], { env, stdio: 'ignore' });
+    await waitReady(`http://localhost:${port}`);
+  });
+  after(async () => {
+    if (server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints the token URL of the server started with --port, and a token comes from it', async () => {
+    const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
+    const tenants = (await json('tenant', 'list')) as unknown as Array<{ tenantId: string }>;
+    assert.deepEqual(tenants, [
+      { tenantId: t.tenantId, name: 'acme', host: 'acme.localhost', vanityUrl: `http://acme.localhost:${port}` },
+      { tenantId: tenants[1]!.tenantId, name: 'demo', host: 'demo.localhost', vanityUrl: `http://demo.localhost:${port}` },
+    ]);
+    const p = await json('principal', 'create', '--tenant', 'acme', '--name', 'ci');
+    assert.equal(p.tokenUrl, `http://localhost:${port}/auth/${t.tenantId}/default/oauth2/token`);
+    const res = await fetch(p.tokenUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(p.clientId, p.clientSecret) },
+      body: form({ grant_type: 'client_credentials' }),
+    });
+    assert.equal(res.status, 200);
+    const body = (await res.json()) as Record<string, unknown>;
+    assert.deepEqual({ ...body, access_token: typeof body.access_token }, { access_token: 'string', expires_in: 3599, scope: 'introspect_tokens revoke_tokens monitors_read timeseries_query', token_type: 'bearer' });
+  });
+
+  it('uses a base URL or port given to the command instead', async () => {
+    const tokenUrl = async (extra: Record<string, string>, ...flags: string[]) =>
+      JSON.parse((await exec(process.execPath, ['bin/tessera.js', 'principal', 'create', '--tenant', 'acme', '--name', 'x', '--data-dir', dataDir, '--json', ...flags], { env: { ...env, ...extra } })).stdout).tokenUrl as string;
+    const { tenantId } = (await json('tenant', 'list'))[0];
+    assert.equal(await tokenUrl({}, '--base-url', 'https://auth.example.com'), `https://auth.example.com/auth/${tenantId}/default/oauth2/token`);
+    assert.equal(await tokenUrl({ TESSERA_BASE_URL: 'https://id.example.com' }), `https://id.example.com/auth/${tenantId}/default/oauth2/token`);
+    assert.equal(await tokenUrl({ TESSERA_PORT: '8080' }), `http://localhost:8080/auth/${tenantId}/default/oauth2/token`);
+    const file = join(dir, 'config.json');
+    writeFileSync(file, JSON.stringify({ port: 9090 }));
+    assert.equal(await tokenUrl({ TESSERA_CONFIG: file }), `http://localhost:9090/auth/${tenantId}/default/oauth2/token`);
+  });
+
+  it('keeps the SQLite file in --data-dir, owner-only', { skip: engine !== 'sqlite' }, () => {
+    assert.equal(mode(dataDir), 0o700);
+    assert.equal(mode(join(dataDir, 'master.key')), 0o600);
+    for (const file of ['tessera.db', 'tessera.db-wal', 'tessera.db-shm']) assert.equal(mode(join(dataDir, file)), 0o600, file);
   });
 });

@@ -15,6 +15,8 @@ const INGEST_LIMIT = 2048;
 interface Reply {
   status: number;
   type: string | undefined;
+  /** The WWW-Authenticate challenge, if any (RFC 6750 §3). */
+  challenge: string | undefined;
   raw: Buffer;
   text: string;
   json: unknown;
@@ -56,7 +58,7 @@ function call(
         } catch {
           json = undefined;
         }
-        resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], raw, text, json });
+        resolve({ status: res.statusCode ?? 0, type: res.headers['content-type'], challenge: res.headers['www-authenticate'], raw, text, json });
       });
       res.on('error', reject);
     });
@@ -450,6 +452,113 @@ for (const engine of engines()) {
       const i = await call(s, 'POST', '/data/v1/metrics', { token: agentToken, json: { resourceMetrics: [] } });
       assert.deepEqual([i.status, i.json], [401, UNAUTHORIZED]);
       assert.equal((await call(s, 'GET', '/api/v1/monitor', { token: await tokenFor(observer) })).status, 200, 'other principals are unaffected');
+    });
+  });
+}
+
+for (const engine of engines()) {
+  describe(`built-in API: RFC 6750 challenges (${engine})`, () => {
+    const clock = new ManualClock(Date.UTC(2026, 2, 1, 12, 0, 0));
+    let s: TestServer;
+    let acme: string;
+    let observer: Creds;
+    let writer: Creds;
+    let agent: Creds;
+    let port: number;
+    const NO_CREDENTIALS = 'Bearer realm="tessera"';
+    const invalidToken = (description: string) => `Bearer realm="tessera", error="invalid_token", error_description="${description}"`;
+    const insufficientScope = (scope: string) => `Bearer realm="tessera", error="insufficient_scope", scope="${scope}"`;
+    const ROUTES = [['GET', '/api/v1/monitor', {}], ['POST', '/api/v1/monitor', { json: MONITOR }], ['POST', '/data/v1/metrics', { json: { resourceMetrics: [] } }]] as const;
+
+    before(async () => {
+      s = await startTestServer(engine, { clock });
+      port = s.config.port;
+      acme = (await createTenant(s, 'acme')).tenantId;
+      await createTenant(s, 'globex');
+      observer = await createPrincipal(s, acme, { name: 'observer' });
+      writer = await createPrincipal(s, acme, { name: 'writer', roles: ['iam:configManager'] });
+      agent = await createPrincipal(s, acme, { type: 'agent', name: 'agent' });
+    });
+    after(() => s.close());
+
+    it('TK-3 a request without a bearer token is 401 {"errors":["Unauthorized"]} with a bare Bearer challenge and no error code', async () => {
+      const token = await tokenFor(writer);
+      const attempts: Array<[string, Parameters<typeof call>[3], string?]> = [
+        ['no Authorization header', {}],
+        ['?access_token= in the query', {}, `?access_token=${token}`],
+        ['the token in a cookie', { headers: { cookie: `access_token=${token}` } }],
+        ['Basic with the principal credentials', { authorization: basic(writer.clientId, writer.clientSecret) }],
+        ['the token in DD-API-KEY', { headers: { 'dd-api-key': token } }],
+        ['another scheme with the token', { authorization: `Token ${token}` }],
+        ['the word Bearer alone', { authorization: 'Bearer' }],
+      ];
+      for (const [what, opts, query] of attempts) {
+        for (const [method, path, body] of ROUTES) {
+          const r = await call(s, method, path + (query ?? ''), { ...opts, ...body });
+          assert.deepEqual([what, path, r.status, r.json, r.challenge], [what, path, 401, UNAUTHORIZED, NO_CREDENTIALS]);
+        }
+      }
+    });
+
+    it('TK-2 an invalid, foreign or revoked token is 401 {"errors":["Unauthorized"]} with error="invalid_token" and a fixed description', async () => {
+      const real = await tokenFor(writer);
+      const [h, p] = real.split('.') as [string, string];
+      const revoked = await tokenFor(writer);
+      const res = await fetch(writer.tokenUrl.replace(/token$/, 'revoke'), {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(writer.clientId, writer.clientSecret) },
+        body: form({ token: revoked }),
+      });
+      assert.equal(res.status, 200);
+      const doomed = await createPrincipal(s, acme, { name: 'doomed', roles: ['iam:configManager'] });
+      const orphan = await tokenFor(doomed);
+      await s.tessera.principals.delete(acme, 'service', doomed.clientId, SYSTEM_ACTOR);
+      const invalid = invalidToken('The access token is invalid.');
+      const cases: Array<[string, Parameters<typeof call>[3], string]> = [
+        ['not a JWT', { token: 'hello' }, invalid],
+        ['alg none', { token: `${b64({ ...decodePart(real, 0), alg: 'none' })}.${p}.` }, invalid],
+        ['a forged signature', { token: `${h}.${p}.${Buffer.alloc(64, 1).toString('base64url')}` }, invalid],
+        ['trailing garbage after the token', { authorization: `Bearer ${real} x` }, invalid],
+        ['a space inside the token', { authorization: `Bearer ${h} ${p}` }, invalid],
+        ['another tenant\'s vanity host', { token: real, host: `globex.localhost:${port}` }, invalid],
+        ['a vanity host of no tenant', { token: real, host: `nobody.localhost:${port}` }, invalid],
+        ['a revoked token', { token: revoked }, invalidToken('The access token was revoked.')],
+        ['a deleted principal\'s token', { token: orphan }, invalidToken('The access token was revoked.')],
+      ];
+      for (const [what, opts, challenge] of cases) {
+        for (const [method, path, body] of ROUTES) {
+          const r = await call(s, method, path, { ...opts, ...body });
+          assert.deepEqual([what, path, r.status, r.json, r.challenge], [what, path, 401, UNAUTHORIZED, challenge]);
+        }
+      }
+      const expiring = await tokenFor(writer);
+      clock.advance((3599 + 30) * 1000);
+      for (const [method, path, body] of ROUTES) {
+        const r = await call(s, method, path, { token: expiring, ...body });
+        assert.deepEqual([path, r.status, r.json, r.challenge], [path, 401, UNAUTHORIZED, invalidToken('The access token expired.')]);
+      }
+    });
+
+    it('TK-3 a valid token without the route\'s scope is 403 {"errors":["Forbidden"]} with error="insufficient_scope" naming the scope the route needs', async () => {
+      const readOnly = await tokenFor(observer);
+      const narrowed = await tokenFor(writer, 'introspect_tokens');
+      const agentToken = await tokenFor(agent);
+      const cases: Array<[string, string, string, Parameters<typeof call>[3], string]> = [
+        ['observer', 'POST', '/api/v1/monitor', { token: readOnly, json: MONITOR }, 'monitors_write'],
+        ['observer', 'PUT', '/api/v1/monitor/1', { token: readOnly, json: { name: 'x' } }, 'monitors_write'],
+        ['observer', 'DELETE', '/api/v1/monitor/1', { token: readOnly }, 'monitors_write'],
+        ['observer', 'POST', '/data/v1/logs', { token: readOnly, json: { resourceLogs: [] } }, 'data_ingest'],
+        ['narrowed', 'GET', '/api/v1/monitor', { token: narrowed }, 'monitors_read'],
+        ['agent', 'GET', '/api/v1/monitor/1', { token: agentToken }, 'monitors_read'],
+      ];
+      for (const [who, method, path, opts, scope] of cases) {
+        const r = await call(s, method, path, opts);
+        assert.deepEqual([who, method, path, r.status, r.json, r.challenge], [who, method, path, 403, FORBIDDEN, insufficientScope(scope)]);
+      }
+      const allowed = await call(s, 'GET', '/api/v1/monitor', { token: readOnly });
+      assert.deepEqual([allowed.status, allowed.challenge], [200, undefined]);
+      const ingested = await call(s, 'POST', '/data/v1/trace', { token: agentToken, json: { resourceSpans: [] } });
+      assert.deepEqual([ingested.status, ingested.challenge], [200, undefined]);
     });
   });
 }

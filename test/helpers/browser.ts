@@ -97,5 +97,5 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   if (process.env.TESSERA_SCREENSHOTS !== '1') return;
   const dir = join(process.cwd(), 'docs', 'screenshots');
   mkdirSync(dir, { recursive: true });
-  await page.screenshot({ path: join(dir, `${name}.png`), fullPage: true });
+  await page.screenshot({ path: join(dir, `${name}.png`) });
 }

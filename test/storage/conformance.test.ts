@@ -94,6 +94,30 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.changes.since(0, 10), []);
     });
 
+    it('tenants: lock holds a second transaction of the same tenant until the first one ends', async () => {
+      const order: string[] = [];
+      let release!: () => void;
+      const held = new Promise<void>((r) => (release = r));
+      let locked!: () => void;
+      const first = s.transaction(async (tx) => {
+        await tx.tenants.lock('t1');
+        locked();
+        order.push('first locked');
+        await held;
+        order.push('first done');
+      });
+      await new Promise<void>((r) => (locked = r));
+      const second = s.transaction(async (tx) => {
+        await tx.tenants.lock('t1');
+        order.push('second locked');
+      });
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await Promise.all([first, second]);
+      assert.deepEqual(order, ['first locked', 'first done', 'second locked']);
+      assert.deepEqual(await s.tenants.findById('t1'), { id: 't1', name: 'acme', createdAt: T0 });
+    });
+
     it('tenants: round-trip by id and name, list ordered by name bytewise, duplicate id or name is a ConflictError', async () => {
       await s.tenants.insert({ id: 't-Beta', name: 'Beta', createdAt: T0 + 2 });
       assert.deepEqual(await s.tenants.findById('t1'), { id: 't1', name: 'acme', createdAt: T0 });
@@ -134,6 +158,74 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.users.listMemberships('u-m'), [first, second]);
       assert.deepEqual(await s.users.listMemberships('nobody'), []);
       await assert.rejects(s.users.addMembership({ ...second, roles: ['iam:observer'] }), ConflictError);
+    });
+
+    it('members: listMembers pages by (createdAt, userId) per tenant with a literal e-mail search; roles, disable, remove and count per membership; findByIds; deleteForMembership', async () => {
+      await s.tenants.insert({ id: 't-mem', name: 'members', createdAt: T0 });
+      await s.tenants.insert({ id: 't-mem2', name: 'members2', createdAt: T0 });
+      const a = user({ id: 'um-a', email: 'ab1@members.test' });
+      const b = user({ id: 'um-b', email: 'b_1@members.test', mustChangePassword: true });
+      const c = user({ id: 'um-c', email: 'c@other.test', createdAt: T0 + 3 });
+      for (const u of [c, b, a]) await s.users.insert(u);
+      const mA = { tenantId: 't-mem', userId: 'um-a', roles: ['iam:tenantAdmin'], createdAt: T0 + 1, disabledAt: null };
+      const mB = { tenantId: 't-mem', userId: 'um-b', roles: ['iam:observer'], createdAt: T0 + 1, disabledAt: null };
+      const mC = { tenantId: 't-mem', userId: 'um-c', roles: ['iam:tenantAdmin', 'iam:observer'], createdAt: T0 + 2, disabledAt: T0 + 4 };
+      const mC2 = { tenantId: 't-mem2', userId: 'um-c', roles: ['iam:observer'], createdAt: T0, disabledAt: null };
+      for (const m of [mC, mB, mA, mC2]) await s.users.addMembership(m);
+      assert.deepEqual(await s.users.listMembers({ tenantId: 't-mem', limit: 10 }), [{ user: a, membership: mA }, { user: b, membership: mB }, { user: c, membership: mC }]);
+      assert.deepEqual(await s.users.listMembers({ tenantId: 't-mem2', limit: 10 }), [{ user: c, membership: mC2 }]);
+      assert.deepEqual(await s.users.listMembers({ tenantId: 'nobody', limit: 10 }), []);
+      const members = async (q: { after?: { createdAt: number; userId: string }; limit?: number; search?: string }) =>
+        (await s.users.listMembers({ tenantId: 't-mem', limit: 10, ...q })).map((m) => m.user.id);
+      assert.deepEqual(await members({ limit: 2 }), ['um-a', 'um-b']);
+      assert.deepEqual(await members({ after: { createdAt: T0 + 1, userId: 'um-a' } }), ['um-b', 'um-c']);
+      assert.deepEqual(await members({ after: { createdAt: T0 + 1, userId: 'um-b' } }), ['um-c']);
+      assert.deepEqual(await members({ after: { createdAt: T0 + 2, userId: 'um-c' } }), []);
+      assert.deepEqual(await members({ search: 'MEMBERS.test' }), ['um-a', 'um-b']);
+      assert.deepEqual(await members({ search: '_' }), ['um-b']);
+      assert.deepEqual(await members({ search: '%' }), []);
+      assert.deepEqual(await members({ search: 'b', after: { createdAt: T0 + 1, userId: 'um-a' } }), ['um-b']);
+
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:tenantAdmin'), 1, 'a disabled member does not count');
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:observer'), 1);
+      assert.equal(await s.users.countMembersWithRole('t-mem2', 'iam:tenantAdmin'), 0);
+      assert.equal(await s.users.setMembershipDisabled('t-mem', 'um-c', null), true);
+      assert.deepEqual(await s.users.findMembership('t-mem', 'um-c'), { ...mC, disabledAt: null });
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:tenantAdmin'), 2);
+      assert.equal(await s.users.setMembershipDisabled('t-mem', 'um-a', T0 + 9), true);
+      assert.deepEqual(await s.users.findMembership('t-mem', 'um-a'), { ...mA, disabledAt: T0 + 9 });
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:tenantAdmin'), 1);
+      assert.equal(await s.users.setMembershipDisabled('t-mem2', 'um-a', T0), false);
+      assert.deepEqual(await s.users.findMembership('t-mem2', 'um-c'), mC2, 'the other tenant is untouched');
+
+      assert.equal(await s.users.setRoles('t-mem', 'um-b', ['iam:tenantAdmin']), true);
+      assert.deepEqual(await s.users.findMembership('t-mem', 'um-b'), { ...mB, roles: ['iam:tenantAdmin'] });
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:tenantAdmin'), 2);
+      assert.equal(await s.users.countMembersWithRole('t-mem', 'iam:observer'), 1);
+      assert.equal(await s.users.setRoles('t-mem2', 'um-b', ['iam:observer']), false);
+      assert.equal(await s.users.setRoles('t-mem', 'nobody', ['iam:observer']), false);
+      assert.deepEqual((await s.users.findMembership('t-mem2', 'um-c'))?.roles, ['iam:observer']);
+
+      await s.sessions.insert(session({ idHash: 'mem-c1', userId: 'um-c', tenantId: 't-mem' }));
+      await s.sessions.insert(session({ idHash: 'mem-c2', userId: 'um-c', tenantId: 't-mem' }));
+      await s.sessions.insert(session({ idHash: 'mem-c3', userId: 'um-c', tenantId: 't-mem2' }));
+      await s.sessions.insert(session({ idHash: 'mem-a1', userId: 'um-a', tenantId: 't-mem' }));
+      await s.sessions.deleteForMembership('t-mem', 'um-c');
+      assert.equal(await s.sessions.find('mem-c1'), undefined);
+      assert.equal(await s.sessions.find('mem-c2'), undefined);
+      assert.deepEqual(await s.sessions.find('mem-c3'), session({ idHash: 'mem-c3', userId: 'um-c', tenantId: 't-mem2' }));
+      assert.ok(await s.sessions.find('mem-a1'));
+
+      assert.equal(await s.users.removeMembership('t-mem', 'um-c'), true);
+      assert.equal(await s.users.removeMembership('t-mem', 'um-c'), false);
+      assert.equal(await s.users.findMembership('t-mem', 'um-c'), undefined);
+      assert.deepEqual(await members({}), ['um-a', 'um-b']);
+      assert.deepEqual(await s.users.listMemberships('um-c'), [mC2]);
+      assert.deepEqual(await s.users.findById('um-c'), c, 'the account stays');
+
+      const found = await s.users.findByIds(['um-c', 'nobody', 'um-a']);
+      assert.deepEqual([...found].sort((x, y) => (x.id < y.id ? -1 : 1)), [a, c]);
+      assert.deepEqual(await s.users.findByIds([]), []);
     });
 
     it('principals: exact round-trip, duplicate client id is a ConflictError', async () => {
@@ -262,6 +354,31 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.audit.list({ tenantId: 't1', limit: 2, before: '0B' }), []);
       assert.deepEqual(await s.audit.list({ tenantId: 't2', limit: 10 }), [bare]);
       await assert.rejects(s.audit.insert(bare), ConflictError);
+    });
+
+    it('audit: filters by actor id, exact action and time [from, to), combined with each other and with before', async () => {
+      const e = [
+        auditEvent({ id: 'f1', tenantId: 't3', occurredAt: T0, actorId: 'u1', action: 'principal.created' }),
+        auditEvent({ id: 'f2', tenantId: 't3', occurredAt: T0 + 10, actorType: 'principal', actorId: 'srv_a', action: 'token.revoked' }),
+        auditEvent({ id: 'f3', tenantId: 't3', occurredAt: T0 + 20, actorId: 'u1', action: 'secret.rotated' }),
+        auditEvent({ id: 'f4', tenantId: 't3', occurredAt: T0 + 30, actorId: 'u2', action: 'principal.created' }),
+        auditEvent({ id: 'f5', tenantId: 't4', occurredAt: T0 + 20, actorId: 'u1', action: 'principal.created' }),
+      ];
+      for (const x of e) await s.audit.insert(x);
+      const list = async (q: Partial<Parameters<Storage['audit']['list']>[0]>) => ids(await s.audit.list({ tenantId: 't3', limit: 10, ...q }), 'id');
+      assert.deepEqual(await s.audit.list({ tenantId: 't3', limit: 10, actorId: 'u1' }), [e[2], e[0]]);
+      assert.deepEqual(await list({ actorId: 'srv_a' }), ['f2']);
+      assert.deepEqual(await list({ actorId: 'U1' }), []);
+      assert.deepEqual(await list({ action: 'principal.created' }), ['f4', 'f1']);
+      assert.deepEqual(await list({ action: 'principal.create' }), []);
+      assert.deepEqual(await list({ from: T0 + 10 }), ['f4', 'f3', 'f2']);
+      assert.deepEqual(await list({ to: T0 + 20 }), ['f2', 'f1']);
+      assert.deepEqual(await list({ from: T0 + 10, to: T0 + 30 }), ['f3', 'f2']);
+      assert.deepEqual(await list({ actorId: 'u1', action: 'principal.created', from: T0, to: T0 + 31 }), ['f1']);
+      assert.deepEqual(await list({ actorId: 'u1', before: 'f3' }), ['f1']);
+      assert.deepEqual(await list({ actorId: 'u1', limit: 1 }), ['f3']);
+      assert.deepEqual(await list({ from: T0 + 31 }), []);
+      assert.deepEqual(ids(await s.audit.list({ tenantId: 't4', limit: 10, actorId: 'u1', action: 'principal.created' }), 'id'), ['f5']);
     });
 
     it('revocations: insert is idempotent on (kind, value); listLive and prune split at pruneAfter', async () => {

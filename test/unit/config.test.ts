@@ -1,6 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { ConfigError, loadConfig } from '../../src/config.ts';
+import { readFileSync } from 'node:fs';
+import { ConfigError, describeConfig, loadConfig, resolveConfig } from '../../src/config.ts';
 
 const env = (vars: Record<string, string>) => ({ ...vars }) as NodeJS.ProcessEnv;
 
@@ -20,6 +21,29 @@ describe('configuration', () => {
     assert.equal(c.port, 9000);
     assert.deepEqual(c.trustedProxies, ['10.0.0.1', '10.0.0.2']);
     assert.deepEqual(c.sites, { eu1: 'https://eu1.example', us1: 'http://localhost:9000' });
+  });
+
+  it('puts the SQLite file in the data dir unless a database URL is given', () => {
+    assert.equal(loadConfig(env({ TESSERA_DATA_DIR: '/var/lib/tessera' })).databaseUrl, 'sqlite:/var/lib/tessera/tessera.db');
+    assert.equal(loadConfig(env({}), { dataDir: 'state/' }).databaseUrl, 'sqlite:state/tessera.db');
+    const given = loadConfig(env({ TESSERA_DATA_DIR: '/var/lib/tessera', TESSERA_DATABASE_URL: 'sqlite:/srv/t.db' }));
+    assert.equal(given.databaseUrl, 'sqlite:/srv/t.db');
+    assert.equal(given.dataDir, '/var/lib/tessera');
+  });
+
+  it('tells which keys were given by flag, environment or file', () => {
+    assert.deepEqual([...resolveConfig(env({})).given], []);
+    const r = resolveConfig(env({ TESSERA_PORT: '9000', TESSERA_SITE: '' }), { dataDir: '/d' });
+    assert.deepEqual([...r.given].sort(), ['dataDir', 'port']);
+    assert.equal(r.config.baseUrl, 'http://localhost:9000');
+  });
+
+  it('lists every key in the README configuration table, as `tessera config` prints it', () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const section = readme.slice(readme.indexOf('## Configuration'), readme.indexOf('## Performance'));
+    const rows = section.split('\n').filter((l) => l.startsWith('| `TESSERA_'));
+    const expected = describeConfig().map((r) => `| \`${r.env}\` | \`${JSON.stringify(r.default)}\` | ${r.description} |`);
+    assert.deepEqual(rows, expected);
   });
 
   it('names the bad key', () => {

@@ -1,11 +1,27 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { CONSOLE_SCRIPT, STYLESHEET } from '../../console/assets.ts';
+import { jsonResponse } from '../openapi.ts';
+
+const status = (...values: string[]) => Type.Object({ status: Type.Union(values.map((v) => Type.Literal(v))) }, { additionalProperties: false });
 
 /** Liveness, readiness and the console's static assets. */
 export async function healthRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
-  app.get('/healthz', { schema: { hide: true }, config: { family: 'plain' } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { schema: { hide: true }, config: { family: 'plain' } }, async (_request, reply) => {
+  const tags = ['operations'];
+  app.get('/healthz', {
+    config: { family: 'plain' },
+    schema: { operationId: 'getLiveness', summary: 'Liveness: the process answers', tags, response: { 200: jsonResponse('Alive.', status('ok')) } },
+  }, async () => ({ status: 'ok' }));
+  app.get('/readyz', {
+    config: { family: 'plain' },
+    schema: {
+      operationId: 'getReadiness',
+      summary: 'Readiness: a signing key is loaded and the database answers',
+      tags,
+      response: { 200: jsonResponse('Ready to serve.', status('ready')), 503: jsonResponse('Not ready.', status('unavailable')) },
+    },
+  }, async (_request, reply) => {
     const ready = t.keys.size > 0 && (await t.storage.ping().catch(() => false));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
   });

@@ -1,5 +1,13 @@
 import type { FastifyInstance } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { TENANT_NAME_PATTERN } from '../../core/tenants.ts';
+import { jsonResponse, messageResponses } from '../openapi.ts';
+
+const LookupParams = Type.Object({ host: Type.String({ description: 'A vanity host: {tenant name}.{TENANT_DOMAIN}.' }) });
+const TenantFound = Type.Object(
+  { tenantId: Type.String(), tenantName: Type.String(), vanityUrl: Type.String() },
+  { additionalProperties: false, title: 'TenantLookup' },
+);
 
 /**
  * GET /tenants/lookup/{host} (seed §B3): the tenant whose vanity host is exactly `host`; every miss
@@ -13,13 +21,11 @@ export async function lookupRoutes(app: FastifyInstance): Promise<void> {
     {
       config: { family: 'plain', rateLimit: { max: t.config.rateLimitPerIp, timeWindow: 60_000 } },
       schema: {
+        operationId: 'lookupTenant',
         summary: 'Find a tenant by its vanity host',
         tags: ['tenants'],
-        params: { type: 'object', properties: { host: { type: 'string' } }, required: ['host'] },
-        response: {
-          200: { type: 'object', properties: { tenantId: { type: 'string' }, tenantName: { type: 'string' }, vanityUrl: { type: 'string' } }, required: ['tenantId', 'tenantName', 'vanityUrl'], additionalProperties: false },
-          404: { type: 'object', properties: { message: { type: 'string' } } },
-        },
+        params: LookupParams,
+        response: { 200: jsonResponse('The tenant.', TenantFound), ...messageResponses(404, 429) },
       },
     },
     async (request, reply) => {

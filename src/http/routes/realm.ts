@@ -1,22 +1,72 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
+import { Type } from '@sinclair/typebox';
 import { tenantIntrospect } from '../../core/endpoints/tenant-introspect.ts';
 import { tenantRevoke } from '../../core/endpoints/tenant-revoke.ts';
 import { tenantToken } from '../../core/endpoints/tenant-token.ts';
 import { tenantMetadata } from '../../core/endpoints/metadata.ts';
 import { findTenant } from '../../core/realm.ts';
 import { credentialSource } from '../oauth-params.ts';
+import {
+  AuthorizationServerMetadata, checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, Jwks, jsonResponse, messageResponses, oauthErrorResponses, requestBody,
+} from '../openapi.ts';
 import { realmTenantId } from '../tenant-host.ts';
 
 type TenantParams = { Params: { tenantId: string } };
 
 const oauthConfig = { family: 'oauth' as const, noStore: true };
-const tenantParam = { type: 'object', properties: { tenantId: { type: 'string' } }, required: ['tenantId'] } as const;
-const formBody = { description: 'application/x-www-form-urlencoded or application/json OAuth parameters' };
-const tokenResponse = {
-  type: 'object',
-  properties: { access_token: { type: 'string' }, expires_in: { type: 'integer' }, scope: { type: 'string' }, token_type: { type: 'string' } },
-  required: ['access_token', 'expires_in', 'scope', 'token_type'],
-} as const;
+const tenantParam = Type.Object({ tenantId: Type.String({ description: 'The tenant ID (a UUID).' }) });
+const tags = ['tenant realm'];
+
+// OAuth parameters: every value one string, unknown parameters ignored (checked by oauthParams, IN-1).
+const clientPost = {
+  client_id: Type.Optional(Type.String({ description: 'client_secret_post: the client ID.' })),
+  client_secret: Type.Optional(Type.String({ description: 'client_secret_post: the client secret (never with HTTP Basic, never in the query string).' })),
+};
+const TokenRequest = Type.Object(
+  {
+    grant_type: Type.Literal('client_credentials'),
+    scope: Type.Optional(Type.String({ description: 'Space-separated scopes to narrow the token to; by default every scope the principal\'s roles allow.' })),
+    ...clientPost,
+  },
+  { additionalProperties: Type.String(), title: 'TokenRequest' },
+);
+const TokenResponse = Type.Object(
+  {
+    access_token: Type.String({ description: 'An RFC 9068 JWT.' }),
+    expires_in: Type.Integer(),
+    scope: Type.String(),
+    token_type: Type.Literal('bearer'),
+  },
+  { additionalProperties: false, title: 'TokenResponse' },
+);
+const tokenParams = (title: string, what: string) =>
+  Type.Object(
+    {
+      token: Type.String({ description: `The access token to ${what}.` }),
+      token_type_hint: Type.Optional(Type.String()),
+      ...clientPost,
+    },
+    { additionalProperties: Type.String(), title, description: 'The caller authenticates with its client credentials (Basic or client_secret_post) or a bearer access token of this tenant.' },
+  );
+const IntrospectionRequest = tokenParams('IntrospectionRequest', 'introspect');
+const RevocationRequest = tokenParams('RevocationRequest', 'revoke');
+const IntrospectionResponse = Type.Object(
+  {
+    active: Type.Boolean(),
+    scope: Type.Optional(Type.String()),
+    client_id: Type.Optional(Type.String()),
+    sub: Type.Optional(Type.String()),
+    aud: Type.Optional(Type.String()),
+    iss: Type.Optional(Type.String()),
+    exp: Type.Optional(Type.Integer()),
+    iat: Type.Optional(Type.Integer()),
+    jti: Type.Optional(Type.String()),
+    token_type: Type.Optional(Type.Literal('Bearer')),
+    tenant_id: Type.Optional(Type.String()),
+  },
+  { additionalProperties: false, title: 'IntrospectionResponse', description: 'Exactly {"active":false} for anything but a live access token of this tenant; its claims otherwise.' },
+);
+const callerSecurity: Array<Record<string, string[]>> = [{ clientSecretBasic: [] }, { bearer: [] }, {}];
 
 function methodNotAllowed(reply: FastifyReply) {
   return reply.code(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
@@ -29,7 +79,16 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<TenantParams>(`${base}/token`, {
     config: oauthConfig,
-    schema: { summary: 'Client-credentials token request', tags: ['tenant realm'], params: tenantParam, body: formBody, response: { 200: tokenResponse } },
+    ...checkedByHandler,
+    schema: {
+      operationId: 'requestTenantToken',
+      summary: 'Client-credentials token request (the principal\'s registered method: Basic or client_secret_post)',
+      tags,
+      security: [{ clientSecretBasic: [] }, {}],
+      params: tenantParam,
+      body: requestBody(TokenRequest, FORM_MEDIA, JSON_MEDIA),
+      response: { 200: jsonResponse('An access token.', TokenResponse), ...oauthErrorResponses(400, 401, 413, 429) },
+    },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
     const response = await tenantToken(t.realm, tenantId, credentialSource(request, true), request.ip);
@@ -38,7 +97,16 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<TenantParams>(`${base}/introspect`, {
     config: { ...oauthConfig, rateLimit: { max: t.config.rateLimitPerIp, timeWindow: 60_000 } },
-    schema: { summary: 'RFC 7662 token introspection (needs introspect_tokens)', tags: ['tenant realm'], params: tenantParam, body: formBody },
+    ...checkedByHandler,
+    schema: {
+      operationId: 'introspectTenantToken',
+      summary: 'RFC 7662 token introspection (needs introspect_tokens)',
+      tags,
+      security: callerSecurity,
+      params: tenantParam,
+      body: requestBody(IntrospectionRequest, FORM_MEDIA),
+      response: { 200: jsonResponse('Whether the token is active, and its claims.', IntrospectionResponse), ...oauthErrorResponses(400, 401, 403, 413, 429) },
+    },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
     return reply.send(await tenantIntrospect(t.realm, tenantId, credentialSource(request, false), request.ip));
@@ -46,7 +114,16 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.post<TenantParams>(`${base}/revoke`, {
     config: oauthConfig,
-    schema: { summary: 'RFC 7009 token revocation (needs revoke_tokens)', tags: ['tenant realm'], params: tenantParam, body: formBody },
+    ...checkedByHandler,
+    schema: {
+      operationId: 'revokeTenantToken',
+      summary: 'RFC 7009 token revocation (needs revoke_tokens)',
+      tags,
+      security: callerSecurity,
+      params: tenantParam,
+      body: requestBody(RevocationRequest, FORM_MEDIA),
+      response: { 200: emptyResponse('Revoked, or not a live token of this tenant (no effect).'), ...oauthErrorResponses(400, 401, 403, 413, 429) },
+    },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
     await tenantRevoke({ ...t.realm, storage: t.storage, audit: t.audit }, tenantId, credentialSource(request, false), request.ip);
@@ -59,7 +136,13 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<TenantParams>(`${base}/jwks`, {
     config: { family: 'plain', publicDocument: true },
-    schema: { summary: 'Signing keys (JWKS)', tags: ['tenant realm'], params: tenantParam },
+    schema: {
+      operationId: 'getTenantJwks',
+      summary: 'Signing keys (JWKS)',
+      tags,
+      params: tenantParam,
+      response: { 200: jsonResponse('The public signing keys.', Jwks), ...messageResponses(404) },
+    },
   }, async (request, reply) => {
     const tenant = await findTenant(t.realm, await realmTenantId(t, request, request.params.tenantId));
     if (!tenant) return reply.code(404).send({ message: 'Tenant not found' });
@@ -68,7 +151,13 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
 
   app.get<TenantParams>('/.well-known/oauth-authorization-server/auth/:tenantId/default', {
     config: { family: 'plain', publicDocument: true },
-    schema: { summary: 'RFC 8414 metadata of a tenant realm', tags: ['tenant realm'], params: tenantParam },
+    schema: {
+      operationId: 'getTenantMetadata',
+      summary: 'RFC 8414 metadata of a tenant realm',
+      tags,
+      params: tenantParam,
+      response: { 200: jsonResponse('The realm\'s authorization server metadata.', AuthorizationServerMetadata), ...messageResponses(404) },
+    },
   }, async (request, reply) => {
     const tenant = await findTenant(t.realm, await realmTenantId(t, request, request.params.tenantId));
     if (!tenant) return reply.code(404).send({ message: 'Tenant not found' });

@@ -1,9 +1,12 @@
 import type { FastifyInstance } from 'fastify';
 import { randomBytes } from 'node:crypto';
+import { Type } from '@sinclair/typebox';
 import { randomToken } from '../../core/ids.ts';
 import { safeEqual } from '../../core/secrets.ts';
 import { ProblemError, TooManyRequests, forbidden } from '../../core/errors.ts';
 import { renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
+import { jsonResponse, problemResponses } from '../openapi.ts';
+import { field, formRoute, type Form } from '../../console/http.ts';
 import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
 
 /** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
@@ -15,7 +18,6 @@ export function safeNext(next: unknown): string {
 const html = { family: 'html' as const };
 /** Only blinds the double-submit comparison; it protects nothing by being secret. */
 const LOGIN_CSRF_KEY = randomBytes(32);
-type Form = Record<string, string | undefined>;
 
 
 /** Sign-in, sign-out and password change. */
@@ -28,17 +30,17 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next: safeNext(request.query.next) }));
   });
 
-  app.post<{ Body: Form }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
-    const body = request.body ?? {};
+  app.post<{ Body: Form }>('/login', formRoute, async (request, reply) => {
+    const body = { csrf: field(request.body, 'csrf'), next: field(request.body, 'next'), email: field(request.body, 'email'), password: field(request.body, 'password') };
     const expected = request.cookies[loginCookieName(t)];
     const next = safeNext(body.next);
-    if (!sameOrigin(t, request) || !expected || body.csrf === undefined || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
+    if (!sameOrigin(t, request) || !expected || body.csrf === '' || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
     }
     const retry = (status: number, error: string) =>
-      reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email ?? '' }));
+      reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email }));
     try {
-      const result = await t.sessions.signIn(body.email ?? '', body.password ?? '', request.ip);
+      const result = await t.sessions.signIn(body.email, body.password, request.ip);
       if (!result.ok) return retry(401, 'Incorrect email or password.');
       const old = request.cookies[sessionCookieName(t)];
       if (old) await t.sessions.signOut(old, request.ip);
@@ -54,11 +56,11 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     }
   });
 
-  app.post<{ Body: Form }>('/logout', { config: html, schema: { hide: true } }, async (request, reply) => {
+  app.post<{ Body: Form }>('/logout', formRoute, async (request, reply) => {
     if (!sameOrigin(t, request)) throw forbidden('Missing or invalid CSRF token.');
     const current = await currentSession(t, request);
     if (current) {
-      requireCsrf(t, request, current.sessionId, request.body?.csrf);
+      requireCsrf(t, request, current.sessionId, field(request.body, 'csrf'));
       await t.sessions.signOut(current.sessionId, request.ip);
     }
     reply.clearCookie(sessionCookieName(t), cookieOptions(t));
@@ -72,23 +74,43 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
-  app.post<{ Body: Form }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
+  app.post<{ Body: Form }>('/account/password', formRoute, async (request, reply) => {
     const current = await currentSession(t, request);
     if (!current) return redirect(reply, '/login');
-    requireCsrf(t, request, current.sessionId, request.body?.csrf);
+    requireCsrf(t, request, current.sessionId, field(request.body, 'csrf'));
+    const next = safeNext(field(request.body, 'next'));
     try {
-      await t.sessions.changePassword(current.ctx, request.body?.current ?? '', request.body?.new ?? '', request.ip);
+      await t.sessions.changePassword(current.ctx, field(request.body, 'current'), field(request.body, 'new'), request.ip);
     } catch (e) {
       if (!(e instanceof ProblemError) || e.status !== 400) throw e;
-      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next: safeNext(request.body?.next), error: e.detail });
+      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next, error: e.detail });
       return reply.code(400).type('text/html; charset=utf-8').send(page);
     }
-    return redirect(reply, safeNext(request.body?.next));
+    return redirect(reply, next);
   });
 
   app.get('/api/v2/session', {
     config: { family: 'problem', noStore: true },
-    schema: { summary: 'The signed-in user, tenant and CSRF token for unsafe calls', tags: ['session'], security: [{ session: [] }] },
+    schema: {
+      operationId: 'getSession',
+      summary: 'The signed-in user, tenant and CSRF token for unsafe calls',
+      tags: ['session'],
+      security: [{ session: [] }],
+      response: {
+        200: jsonResponse('The session.', Type.Object(
+          {
+            userId: Type.String(),
+            email: Type.String(),
+            tenantId: Type.String(),
+            roles: Type.Array(Type.String()),
+            mustChangePassword: Type.Boolean(),
+            csrfToken: Type.String({ description: 'Send it as X-CSRF-Token on unsafe calls.' }),
+          },
+          { additionalProperties: false, title: 'Session' },
+        )),
+        ...problemResponses(401),
+      },
+    },
   }, async (request, reply) => {
     const current = await currentSession(t, request);
     if (!current) throw new ProblemError(401, 'Unauthorized', 'Sign in first.');

@@ -1,4 +1,4 @@
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -32,9 +32,26 @@ class ImmediateSqliteDialect extends SqliteDialect {
   }
 }
 
+/**
+ * Creates the database file, and any missing parent directory, readable by the owner only (0600 and
+ * 0700); SQLite gives its -wal and -shm files the mode of the database file. A file that exists
+ * keeps the mode its owner chose.
+ */
+function createPrivateFile(path: string): void {
+  if (existsSync(path)) return;
+  mkdirSync(dirname(resolve(path)), { recursive: true, mode: 0o700 });
+  try {
+    closeSync(openSync(path, 'wx', 0o600));
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'EEXIST') return; // another process created it first
+    throw e;
+  }
+  chmodSync(path, 0o600); // a umask can only take bits off; give the owner back read and write
+}
+
 function sqliteDialect(path: string): Dialect {
   if (path === '') throw new Error('TESSERA_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/tessera.db');
-  if (path !== ':memory:') mkdirSync(dirname(resolve(path)), { recursive: true });
+  if (path !== ':memory:') createPrivateFile(path);
   const database = new SQLite(path);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');

@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { TenantRecord, TenantStore } from '../../types.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
@@ -24,5 +25,10 @@ export class SqlTenantStore implements TenantStore {
   async list(): Promise<TenantRecord[]> {
     const rows = await this.db.selectFrom('tenants').selectAll().orderBy('name').execute();
     return rows.map(toRecord);
+  }
+
+  /** A no-op update: PostgreSQL holds the row lock to the end of the transaction; SQLite's BEGIN IMMEDIATE already serialises writers. */
+  async lock(id: string): Promise<void> {
+    await this.db.updateTable('tenants').set({ id: sql<string>`id` }).where('id', '=', id).execute();
   }
 }

@@ -1,0 +1,235 @@
+import type { AuditLog } from './audit.ts';
+import type { Clock } from './clock.ts';
+import type { Cursors } from './cursor.ts';
+import { badRequest, conflict, forbidden, notFound } from './errors.ts';
+import type { Actor, AuditAction } from './events.ts';
+import { newUuid } from './ids.ts';
+import { generatePassword, hashPassword, passwordProblem } from './passwords.ts';
+import { hasRole, type Role } from './roles.ts';
+import { ConflictError, type MembershipRecord, type Storage, type Stores, type UserRecord } from '../storage/types.ts';
+
+/** The roles a person may hold (never `iam:agent`), highest first. A member holds one of them. */
+export const USER_ROLES = ['iam:tenantAdmin', 'iam:configManager', 'iam:troubleshooter', 'iam:observer'] as const satisfies readonly Role[];
+export type UserRole = (typeof USER_ROLES)[number];
+
+const ADMIN: UserRole = 'iam:tenantAdmin';
+const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}$/;
+
+export function checkUserRole(role: string): UserRole {
+  if (!(USER_ROLES as readonly string[]).includes(role)) {
+    throw badRequest(`role: ${JSON.stringify(role)} is not a user role; choose ${USER_ROLES.join(', ')}.`);
+  }
+  return role as UserRole;
+}
+
+/** The role shown for a membership: its highest user role (memberships written here hold exactly one). */
+const roleOf = (roles: string[]): string => USER_ROLES.find((r) => roles.includes(r)) ?? roles[0] ?? '';
+
+export function userView(user: UserRecord, m: MembershipRecord) {
+  return { userId: user.id, email: user.email, role: roleOf(m.roles), disabled: m.disabledAt !== null, createdAt: new Date(m.createdAt).toISOString() };
+}
+export type UserView = ReturnType<typeof userView>;
+
+export interface NewUserResult {
+  userId: string;
+  email: string;
+  role: UserRole;
+  /** Set when the password was generated: shown once, valid for one sign-in. */
+  password: string | undefined;
+}
+
+/**
+ * Adds a person to a tenant with one role, inside the caller's transaction: a new e-mail gets an
+ * account (with `password`, or a generated one-time password that must be changed at first
+ * sign-in); an existing account is added as it is and keeps its password. The one implementation,
+ * shared by tenant creation, the CLI, the management API and the console.
+ */
+export async function addMember(
+  tx: Stores,
+  deps: { clock: Clock; audit: AuditLog },
+  tenantId: string,
+  input: { email: string; role: string; password?: string | undefined },
+  actor: Actor,
+): Promise<NewUserResult> {
+  const role = checkUserRole(input.role);
+  const email = input.email.trim().toLowerCase();
+  if (!EMAIL_PATTERN.test(email)) throw badRequest('email: not an e-mail address.');
+  const now = deps.clock.now();
+  let user: UserRecord | undefined = await tx.users.findByEmail(email);
+  const newAccount = user === undefined;
+  let shown: string | undefined;
+  if (!user) {
+    if (input.password !== undefined) {
+      const problem = passwordProblem(input.password);
+      if (problem) throw badRequest(`password: ${problem}`);
+    }
+    shown = input.password === undefined ? generatePassword() : undefined;
+    user = { id: newUuid(), email, passwordHash: await hashPassword(input.password ?? shown!), mustChangePassword: input.password === undefined, disabledAt: null, createdAt: now, updatedAt: now };
+    try {
+      await tx.users.insert(user);
+    } catch (e) {
+      if (e instanceof ConflictError) throw conflict(`email: an account for ${email} was created at the same moment; try again.`);
+      throw e;
+    }
+  }
+  const alreadyMember = conflict(`email: ${email} is already a member of this tenant.`);
+  if (await tx.users.findMembership(tenantId, user.id)) throw alreadyMember;
+  try {
+    await tx.users.addMembership({ tenantId, userId: user.id, roles: [role], createdAt: now, disabledAt: null });
+  } catch (e) {
+    if (e instanceof ConflictError) throw alreadyMember;
+    throw e;
+  }
+  await tx.changes.append({ kind: 'user', key: user.id, at: now });
+  await deps.audit.record(tx, { action: 'user.created', tenantId, actor, target: { type: 'user', id: user.id }, details: { email, role, newAccount } });
+  return { userId: user.id, email, role, password: shown };
+}
+
+export interface UserPatch {
+  role?: string | undefined;
+  disabled?: boolean | undefined;
+}
+
+type Member = { user: UserRecord; membership: MembershipRecord };
+type Change<T> = { result: T; events: Array<{ action: AuditAction; details: Record<string, unknown> }> };
+
+const isSelf = (actor: Actor, userId: string) => actor.type === 'user' && actor.id === userId;
+const isEnabledAdmin = (m: MembershipRecord) => m.disabledAt === null && m.roles.includes(ADMIN);
+
+/**
+ * The people of a tenant: list, add, change role, disable or enable, remove. The rules live here,
+ * once, for the management API, the console and the CLI:
+ * - reading needs a member (`iam:observer` and up), every write a tenant admin (MG-1);
+ * - the last enabled tenant admin cannot be demoted, disabled or removed (409), and nobody can
+ *   change their own role or access (403) (MG-3);
+ * - disabling and removal are per tenant and end the member's sessions in that tenant (CS-6);
+ * - another tenant's users are not found, exactly like unknown ids (MT-1);
+ * - each change is one transaction with its audit events (IN-6).
+ * Role changes need no session work: sessions are resolved, with their membership, per request.
+ */
+export class UserService {
+  constructor(private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; cursors: Cursors }) {}
+
+  /** A user actor needs an enabled membership of the tenant with `role`; the system actor (CLI) may act. */
+  private async authorize(tx: Stores, tenantId: string, actor: Actor, role: Role): Promise<void> {
+    if (actor.type === 'system') return;
+    const m = actor.type === 'user' && actor.id !== null ? await tx.users.findMembership(tenantId, actor.id) : undefined;
+    if (!m || m.disabledAt !== null || !hasRole(m.roles, role)) throw forbidden(`This needs the ${role} role.`);
+  }
+
+  private async load(tx: Stores, tenantId: string, userId: string): Promise<Member> {
+    const membership = await tx.users.findMembership(tenantId, userId);
+    const user = membership && (await tx.users.findById(userId));
+    if (!membership || !user) throw notFound('No such user in this tenant.');
+    return { user, membership };
+  }
+
+  /** Refuses a change that would leave the tenant without an enabled tenant admin. */
+  private async keepAnAdmin(tx: Stores, tenantId: string, target: Member): Promise<void> {
+    if (!isEnabledAdmin(target.membership)) return;
+    if ((await tx.users.countMembersWithRole(tenantId, ADMIN)) <= 1) {
+      throw conflict(`${target.user.email} is the last enabled tenant admin of this tenant; make another user a tenant admin first.`);
+    }
+  }
+
+  /** One page of the tenant's members, oldest membership first; `search` matches part of the e-mail. */
+  async list(tenantId: string, actor: Actor, q: { max: number; cursor?: string | undefined; search?: string | undefined }): Promise<{ items: UserView[]; next: string | null }> {
+    const { storage, cursors } = this.deps;
+    await this.authorize(storage, tenantId, actor, 'iam:observer');
+    if (!Number.isInteger(q.max) || q.max < 1 || q.max > 100) throw badRequest('max: must be between 1 and 100.');
+    const scope = `users:${tenantId}`;
+    const after = q.cursor === undefined ? undefined : cursors.decode<{ createdAt: number; userId: string }>(scope, q.cursor);
+    if (after !== undefined && (typeof after.createdAt !== 'number' || typeof after.userId !== 'string')) throw badRequest('The cursor parameter is not a cursor of this list.');
+    const rows = await storage.users.listMembers({ tenantId, limit: q.max + 1, ...(after ? { after } : {}), ...(q.search ? { search: q.search } : {}) });
+    const page = rows.slice(0, q.max);
+    const last = page[page.length - 1];
+    const next = rows.length > q.max && last ? cursors.encode(scope, { createdAt: last.membership.createdAt, userId: last.user.id }) : null;
+    return { items: page.map((m) => userView(m.user, m.membership)), next };
+  }
+
+  async get(tenantId: string, userId: string, actor: Actor): Promise<UserView> {
+    const { storage } = this.deps;
+    await this.authorize(storage, tenantId, actor, 'iam:observer');
+    const { user, membership } = await this.load(storage, tenantId, userId);
+    return userView(user, membership);
+  }
+
+  /** Adds a member; `password` is the one-time password of a new account, null when an existing account was added. */
+  async add(tenantId: string, input: { email: string; role: string }, actor: Actor): Promise<{ userId: string; email: string; role: UserRole; password: string | null }> {
+    const { storage, clock, audit } = this.deps;
+    const added = await storage.transaction(async (tx) => {
+      await this.authorize(tx, tenantId, actor, ADMIN);
+      return addMember(tx, { clock, audit }, tenantId, { email: input.email, role: input.role }, actor);
+    });
+    return { userId: added.userId, email: added.email, role: added.role, password: added.password ?? null };
+  }
+
+  changeRole(tenantId: string, userId: string, role: string, actor: Actor): Promise<UserView> {
+    return this.update(tenantId, userId, { role }, actor);
+  }
+
+  setDisabled(tenantId: string, userId: string, disabled: boolean, actor: Actor): Promise<UserView> {
+    return this.update(tenantId, userId, { disabled }, actor);
+  }
+
+  /** Changes the role, the access, or both, in one transaction; a change to what already holds records nothing. */
+  update(tenantId: string, userId: string, patch: UserPatch, actor: Actor): Promise<UserView> {
+    return this.change(tenantId, userId, actor, async (tx, target, now) => {
+      if (patch.role === undefined && patch.disabled === undefined) throw badRequest('Give role, disabled or both.');
+      const role = patch.role === undefined ? undefined : checkUserRole(patch.role);
+      const { user, membership } = target;
+      const enabled = membership.disabledAt === null;
+      if ((role !== undefined && role !== ADMIN) || patch.disabled === true) await this.keepAnAdmin(tx, tenantId, target);
+      if (isSelf(actor, userId)) {
+        throw forbidden(role !== undefined ? 'You cannot change your own role; another tenant admin must do it.' : 'You cannot disable or enable yourself; another tenant admin must do it.');
+      }
+      const events: Change<UserView>['events'] = [];
+      let next = membership;
+      if (role !== undefined && !(membership.roles.length === 1 && membership.roles[0] === role)) {
+        await tx.users.setRoles(tenantId, userId, [role]);
+        events.push({ action: 'user.role_changed', details: { email: user.email, from: roleOf(membership.roles), to: role } });
+        next = { ...next, roles: [role] };
+      }
+      if (patch.disabled === true && enabled) {
+        await tx.users.setMembershipDisabled(tenantId, userId, now);
+        await tx.sessions.deleteForMembership(tenantId, userId);
+        events.push({ action: 'user.disabled', details: { email: user.email } });
+        next = { ...next, disabledAt: now };
+      } else if (patch.disabled === false && !enabled) {
+        await tx.users.setMembershipDisabled(tenantId, userId, null);
+        events.push({ action: 'user.enabled', details: { email: user.email } });
+        next = { ...next, disabledAt: null };
+      }
+      return { result: userView(user, next), events };
+    });
+  }
+
+  /** Removes the member from the tenant at once (their sessions here end); the account and other tenants stay. */
+  remove(tenantId: string, userId: string, actor: Actor): Promise<void> {
+    return this.change(tenantId, userId, actor, async (tx, target) => {
+      await this.keepAnAdmin(tx, tenantId, target);
+      if (isSelf(actor, userId)) throw forbidden('You cannot remove yourself from the tenant; another tenant admin must do it.');
+      await tx.sessions.deleteForMembership(tenantId, userId);
+      await tx.users.removeMembership(tenantId, userId);
+      return { result: undefined, events: [{ action: 'user.removed', details: { email: target.user.email, role: roleOf(target.membership.roles) } }] };
+    });
+  }
+
+  /**
+   * One change to a member, in one transaction with its audit events. It first takes the tenant's
+   * lock: concurrent changes of one tenant queue, so two admins demoting each other at once cannot
+   * both pass the last-admin check, and the actor's own role is checked again behind it.
+   */
+  private async change<T>(tenantId: string, userId: string, actor: Actor, work: (tx: Stores, target: Member, now: number) => Promise<Change<T>>): Promise<T> {
+    const { storage, clock, audit } = this.deps;
+    return storage.transaction(async (tx) => {
+      const now = clock.now();
+      await tx.tenants.lock(tenantId);
+      await this.authorize(tx, tenantId, actor, ADMIN);
+      const { result, events } = await work(tx, await this.load(tx, tenantId, userId), now);
+      if (events.length > 0) await tx.changes.append({ kind: 'user', key: userId, at: now });
+      for (const e of events) await audit.record(tx, { action: e.action, tenantId, actor, target: { type: 'user', id: userId }, details: e.details });
+      return result;
+    });
+  }
+}
