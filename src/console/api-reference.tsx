@@ -11,7 +11,7 @@ import { ConsoleLayout, render, type ConsoleFrame } from './layout.tsx';
 
 function FieldTable(props: { rows: Field[] }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label="Fields">
       <table>
         <thead><tr><th scope="col">Field</th><th scope="col">Type</th><th scope="col">Required</th><th scope="col">Constraints</th><th scope="col">Description</th></tr></thead>
         <tbody>
@@ -57,7 +57,7 @@ function OperationView(props: { doc: ApiDocument; o: Op }) {
       {o.params.length > 0 ? (
         <>
           <h4>Parameters</h4>
-          <div class="table-wrap">
+          <div class="table-wrap" tabIndex={0} role="region" aria-label="Parameters">
             <table>
               <thead><tr><th scope="col">Name</th><th scope="col">In</th><th scope="col">Required</th><th scope="col">Type</th><th scope="col">Description</th></tr></thead>
               <tbody>
@@ -86,7 +86,7 @@ function OperationView(props: { doc: ApiDocument; o: Op }) {
         </>
       ) : null}
       <h4>Responses</h4>
-      <div class="table-wrap">
+      <div class="table-wrap" tabIndex={0} role="region" aria-label="Responses">
         <table>
           <thead><tr><th scope="col">Status</th><th scope="col">Description</th><th scope="col">Media type</th></tr></thead>
           <tbody>

@@ -39,7 +39,7 @@ form.inline{display:inline-block;margin-right:.5rem}
 .mono,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92rem}
 .copy-row{display:flex;gap:.4rem}.copy-row button{margin:0}
 table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top}td.mono{word-break:break-all}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top}td.mono,td .mono{word-break:break-all}td.nowrap{white-space:nowrap;word-break:normal}
 th{font-size:.85rem;color:#4a5368;text-transform:uppercase;letter-spacing:.03em}
 .table-wrap{overflow-x:auto}.table-wrap table{min-width:40rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}

@@ -65,7 +65,7 @@ function FilterForm(props: { form: AuditFilterForm; error: AuditFilterError | un
 
 function EventTable(props: { items: AuditEntry[] }) {
   return (
-    <div class="table-wrap">
+    <div class="table-wrap" tabIndex={0} role="region" aria-label="Audit events">
       <table>
         <caption class="muted">Audit events, newest first</caption>
         <thead>
@@ -82,7 +82,7 @@ function EventTable(props: { items: AuditEntry[] }) {
               <tr>
                 <td><time dateTime={new Date(e.occurredAt).toISOString()}>{date}<br />{time}</time></td>
                 <td class={e.actorType === 'principal' ? 'mono' : undefined}>{actorText(x)}</td>
-                <td class="mono">{e.action}</td>
+                <td class="mono nowrap">{e.action}</td>
                 <td>{e.targetType === null ? '—' : <>{`${e.targetType} `}<br /><span class="mono">{e.targetId ?? ''}</span></>}</td>
                 <td>{e.outcome === 'success' ? 'Success' : 'Failure'}</td>
                 <td class="mono">{e.sourceIp ?? '—'}</td>

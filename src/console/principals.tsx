@@ -60,7 +60,7 @@ export function renderPrincipalList(frame: ConsoleFrame, k: PrincipalKind, opts:
       {opts.items.length === 0 ? (
         <p>{opts.search ? `No ${k.singular} matches “${opts.search}”.` : `This tenant has no ${k.singular} yet.`}</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label={k.title}>
           <table>
             <caption class="muted">{opts.search ? `${k.title} matching “${opts.search}”` : k.title}</caption>
             <thead>

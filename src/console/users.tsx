@@ -48,7 +48,7 @@ export function renderUserList(frame: ConsoleFrame, opts: {
       {opts.items.length === 0 ? (
         <p>{opts.search ? `No user’s e-mail contains “${opts.search}”.` : 'This tenant has no users on this page.'}</p>
       ) : (
-        <div class="table-wrap">
+        <div class="table-wrap" tabIndex={0} role="region" aria-label="Users">
           <table>
             <caption class="muted">{opts.search ? `Users whose e-mail contains “${opts.search}”` : 'Users'}</caption>
             <thead>

@@ -162,6 +162,7 @@ describe('audit log and API reference in Chromium (sqlite)', () => {
     const raw = page.getByRole('link', { name: 'OpenAPI document (/openapi.json)' });
     assert.equal(await raw.getAttribute('href'), '/openapi.json');
     await assertAccessible(page, 'the API reference');
+    await page.evaluate(() => window.scrollTo(0, 0));
     await screenshot(page, 'api-reference');
     assertClean(w);
   });
