@@ -190,6 +190,22 @@ export function ActionButton(props: { action: string; csrf: string; label: strin
   );
 }
 
+/** A list page's toolbar: a search form (GET) and, for writers, the page's one primary action. */
+export function SearchBar(props: { action: string; search: string | undefined; placeholder: string; primary?: { href: string; label: string } | undefined }) {
+  return (
+    <div class="toolbar">
+      <form method="get" action={props.action} role="search">
+        <div>
+          <label for="q">Search</label>
+          <input id="q" name="q" type="search" value={props.search ?? ''} maxLength={100} placeholder={props.placeholder} />
+        </div>
+        <button type="submit" class="secondary">Search</button>
+      </form>
+      {props.primary ? <LinkButton href={props.primary.href} label={props.primary.label} primary /> : null}
+    </div>
+  );
+}
+
 /** Previous/next links of a cursor-paged list. */
 export function Pager(props: { base: string; query: Record<string, string | undefined>; next: string | null; first: boolean }) {
   const link = (cursor: string | undefined) => {

@@ -2,7 +2,7 @@ import type { PrincipalView } from '../core/principals.ts';
 import { ROLES, ROLE_NAMES } from '../core/roles.ts';
 import type { PrincipalType } from '../storage/types.ts';
 import {
-  ActionButton, ConsoleLayout, CopyField, Field, FormErrors, LinkButton, Notice, Pager, formatTime, render, type ConsoleFrame,
+  ActionButton, ConsoleLayout, SearchBar, CopyField, Field, FormErrors, LinkButton, Notice, Pager, formatTime, render, type ConsoleFrame,
 } from './layout.tsx';
 
 /** Access Management → Service Principals / Agent Principals (seed §B7), page by page. */
@@ -47,16 +47,7 @@ export function renderPrincipalList(frame: ConsoleFrame, k: PrincipalKind, opts:
           ? 'Service principals call the API with the client-credentials grant and get one-hour access tokens.'
           : 'Agent principals are for monitoring agents: they may only send telemetry to /data/v1/*.'}
       </p>
-      <div class="toolbar">
-        <form method="get" action={base(k)} role="search">
-          <div>
-            <label for="q">Search</label>
-            <input id="q" name="q" type="search" value={opts.search ?? ''} maxLength={100} placeholder="Name or client ID" />
-          </div>
-          <button type="submit" class="secondary">Search</button>
-        </form>
-        {opts.canWrite ? <LinkButton href={`${base(k)}/new`} label="Create" primary /> : null}
-      </div>
+      <SearchBar action={base(k)} search={opts.search} placeholder="Name or client ID" primary={opts.canWrite ? { href: `${base(k)}/new`, label: 'Create' } : undefined} />
       {opts.items.length === 0 ? (
         <p>{opts.search ? `No ${k.singular} matches “${opts.search}”.` : `This tenant has no ${k.singular} yet.`}</p>
       ) : (

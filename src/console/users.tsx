@@ -1,7 +1,7 @@
 import { ROLE_NAMES } from '../core/roles.ts';
 import { USER_ROLES, type UserView } from '../core/users.ts';
 import {
-  ActionButton, ConsoleLayout, CopyField, Field, FormErrors, LinkButton, Notice, Pager, formatTime, render, type ConsoleFrame,
+  ActionButton, ConsoleLayout, SearchBar, CopyField, Field, FormErrors, LinkButton, Notice, Pager, formatTime, render, type ConsoleFrame,
 } from './layout.tsx';
 
 /** Access Management → Users: the tenant's people, their role and their access, page by page. */
@@ -35,16 +35,7 @@ export function renderUserList(frame: ConsoleFrame, opts: {
       <h1>Users</h1>
       <Notice text={opts.notice} />
       <p class="muted">The people of this tenant. Each holds one role; a disabled user cannot sign in to this tenant until enabled again.</p>
-      <div class="toolbar">
-        <form method="get" action={BASE} role="search">
-          <div>
-            <label for="q">Search</label>
-            <input id="q" name="q" type="search" value={opts.search ?? ''} maxLength={100} placeholder="Part of an e-mail address" />
-          </div>
-          <button type="submit" class="secondary">Search</button>
-        </form>
-        {opts.canWrite ? <LinkButton href={`${BASE}/new`} label="Add user" primary /> : null}
-      </div>
+      <SearchBar action={BASE} search={opts.search} placeholder="Part of an e-mail address" primary={opts.canWrite ? { href: `${BASE}/new`, label: 'Add user' } : undefined} />
       {opts.items.length === 0 ? (
         <p>{opts.search ? `No user’s e-mail contains “${opts.search}”.` : 'This tenant has no users on this page.'}</p>
       ) : (

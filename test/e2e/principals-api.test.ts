@@ -1,28 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
-import { basic, createPrincipal, createTenant, form, signInFresh, tokenFor } from '../helpers/api.ts';
+import { basic, createPrincipal, createTenant, form, signInFresh, tokenFor, managementApi, problem, type Session } from '../helpers/api.ts';
 import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
 
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 
-function api(s: TestServer, session: Session | undefined) {
-  return async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
-    const headers: Record<string, string> = { ...extra };
-    if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${s.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
-  };
-}
+const api = managementApi;
 
-const problem = (status: number, title: string, detail: string, instance: string) => ({ type: 'about:blank', title, status, detail, instance });
 
 async function tokenStatus(tokenUrl: string, id: string, secret: string): Promise<number> {
   const res = await fetch(tokenUrl, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: basic(id, secret) }, body: form({ grant_type: 'client_credentials' }) });

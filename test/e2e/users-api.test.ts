@@ -2,29 +2,15 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
-import { createTenant, form, signIn, signInFresh } from '../helpers/api.ts';
+import { createTenant, form, signIn, signInFresh, managementApi, problem, type Session } from '../helpers/api.ts';
 import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
 
-interface Session {
-  cookie: string;
-  csrf: string;
-}
 
 const PASSWORD = 'correct horse battery staple';
 const ROLES = 'iam:tenantAdmin, iam:configManager, iam:troubleshooter, iam:observer';
 
-function api(s: TestServer, session: Session | undefined) {
-  return async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
-    const headers: Record<string, string> = { ...extra };
-    if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${s.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
-    const text = await res.text();
-    return { status: res.status, type: res.headers.get('content-type'), json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
-  };
-}
+const api = managementApi;
 
-const problem = (status: number, title: string, detail: string, instance: string) => ({ type: 'about:blank', title, status, detail, instance });
 
 for (const engine of engines()) {
   describe(`user management API (${engine})`, () => {

@@ -80,3 +80,25 @@ export async function signInFresh(s: TestServer, email: string, oneTime: string,
   if (res.status !== 303) throw new Error(`password change failed: ${res.status} ${await res.text()}`);
   return signIn(s, email, password);
 }
+
+/** A signed-in browser session as the management API sees it: the cookie and the CSRF token. */
+export interface Session {
+  cookie: string;
+  csrf: string;
+}
+
+/** JSON calls to the management API, signed in as `session` (or anonymous); returns status, media type and parsed body. */
+export function managementApi(s: TestServer, session: Session | undefined) {
+  return async (method: string, path: string, body?: unknown, extra: Record<string, string> = {}) => {
+    const headers: Record<string, string> = { ...extra };
+    if (session) Object.assign(headers, { cookie: session.cookie, 'x-csrf-token': session.csrf });
+    if (body !== undefined) headers['content-type'] = 'application/json';
+    const res = await fetch(`${s.url}${path}`, { method, headers, ...(body !== undefined ? { body: JSON.stringify(body) } : {}) });
+    const text = await res.text();
+    // eslint-disable-next-line @typescript-eslint/no-explicit-any
+    return { status: res.status, type: res.headers.get('content-type'), json: text ? (JSON.parse(text) as Record<string, any>) : undefined };
+  };
+}
+
+/** An RFC 7807 problem body as the management API sends it. */
+export const problem = (status: number, title: string, detail: string, instance: string) => ({ type: 'about:blank', title, status, detail, instance });
