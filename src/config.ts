@@ -24,6 +24,7 @@ export const ConfigSchema = Type.Object({
   tenantAccessTokenTtl: Seconds(3599, 'Tenant-realm (client credentials) access-token lifetime, seconds'),
   clockSkew: Seconds(30, 'Leeway for exp/nbf checks, seconds', 0),
   keyPublishLead: Seconds(60, 'How long a rotated-in signing key is published before it signs, seconds', 0),
+  refreshRetryWindow: Seconds(30, 'How long a just-retired refresh token may be retried (same successor) before reuse revokes the authorization, seconds; 0 turns retries off', 0),
   sessionIdleTimeout: Seconds(1800, 'Console session idle timeout, seconds'),
   sessionLifetime: Seconds(43200, 'Console session absolute lifetime, seconds'),
   loginFailuresPerAccount: Type.Integer({ default: 5, minimum: 1, description: 'Failed sign-ins per account per window before 429' }),

@@ -27,7 +27,27 @@ export type AuditAction =
   | 'secret.rotated'
   | 'secret.rotated_revoked'
   | 'token.revoked'
-  | 'signing_key.rotated';
+  | 'signing_key.rotated'
+  | 'app.created'
+  | 'app.updated'
+  | 'app.deleted'
+  | 'app.scope_approved'
+  | 'app.imported'
+  | 'app.disabled'
+  | 'app.enabled'
+  | 'app.uninstalled'
+  | 'client.created'
+  | 'client.updated'
+  | 'client.deleted'
+  | 'client.secret_regenerated'
+  | 'client.published'
+  | 'consent.granted'
+  | 'consent.denied'
+  | 'authorization.revoked'
+  | 'code.replayed'
+  | 'refresh_token.reuse_detected'
+  | 'api_key.created'
+  | 'api_key.revoked';
 
 export interface AuditEvent {
   action: AuditAction;

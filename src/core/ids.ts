@@ -25,6 +25,11 @@ export function newClientId(type: 'service' | 'agent'): string {
 
 export const CLIENT_ID_PATTERN = /^(srv|agt)_[0-9A-Za-z]{22}$/;
 
+/** Integration (Developer Platform) client ids: `dpc_` + 22 base62 characters; never a UUID like a user id. */
+export const newIntegrationClientId = (): string => 'dpc_' + base62(randomBytes(16));
+
+export const INTEGRATION_CLIENT_ID_PATTERN = /^dpc_[0-9A-Za-z]{22}$/;
+
 /** Opaque internal ids (secrets, audit events): 128 random bits. */
 export const newId = (): string => base62(randomBytes(16));
 

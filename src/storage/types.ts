@@ -1,3 +1,8 @@
+import type {
+  AppStore, IntegrationClientStore, AuthorizationRequestStore, AuthorizationCodeStore, AuthorizationStore, RefreshTokenStore,
+  ApiKeyStore, MetricStore, AppInstallationStore,
+} from './integration-types.ts';
+
 /**
  * Store interfaces: one small typed store per aggregate. The protocol core and the services depend
  * only on these; `src/storage/sql` implements them over Kysely for SQLite and PostgreSQL, and
@@ -290,6 +295,13 @@ export interface SettingStore {
   put(key: string, value: string, at: number): Promise<void>;
 }
 
+export type {
+  AppRecord, AppStore, IntegrationClientKind, IntegrationClientRecord, IntegrationSecretRecord, IntegrationClientStore,
+  AuthorizationRequestRecord, AuthorizationRequestStore, AuthorizationCodeRecord, AuthorizationCodeStore, AuthorizationRecord,
+  AuthorizationStore, RefreshTokenRecord, RefreshTokenStore, ApiKeyRecord, ApiKeyStore, MetricPointRecord, MetricStore,
+  AppInstallationRecord, AppInstallationStore,
+} from './integration-types.ts';
+
 export interface Stores {
   readonly tenants: TenantStore;
   readonly users: UserStore;
@@ -303,6 +315,15 @@ export interface Stores {
   readonly monitors: MonitorStore;
   readonly ingest: IngestStore;
   readonly settings: SettingStore;
+  readonly apps: AppStore;
+  readonly integrationClients: IntegrationClientStore;
+  readonly authorizationRequests: AuthorizationRequestStore;
+  readonly authorizationCodes: AuthorizationCodeStore;
+  readonly authorizations: AuthorizationStore;
+  readonly refreshTokens: RefreshTokenStore;
+  readonly apiKeys: ApiKeyStore;
+  readonly metrics: MetricStore;
+  readonly appInstallations: AppInstallationStore;
 }
 
 export interface Storage extends Stores {

@@ -57,7 +57,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -87,7 +87,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial', '0002-console']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);

@@ -132,6 +132,121 @@ export interface IngestBatchesTable {
   received_at: number;
 }
 
+export interface AppsTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  description: string;
+  stable: number;
+  approved_scopes: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface IntegrationClientsTable {
+  client_id: string;
+  app_id: string;
+  tenant_id: string;
+  kind: string;
+  name: string;
+  description: string;
+  redirect_uris: string;
+  onboarding_url: string;
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+  deleted_at: number | null;
+}
+
+export interface IntegrationSecretsTable {
+  id: string;
+  client_id: string;
+  hash: string;
+  created_at: number;
+  revoked_at: number | null;
+}
+
+export interface AuthorizationRequestsTable {
+  id_hash: string;
+  session_hash: string;
+  client_id: string;
+  redirect_uri: string;
+  scopes: string;
+  state: string;
+  code_challenge: string;
+  tenant_id: string | null;
+  created_at: number;
+  expires_at: number;
+  answered_at: number | null;
+}
+
+export interface AuthorizationCodesTable {
+  hash: string;
+  client_id: string;
+  redirect_uri: string;
+  user_id: string;
+  tenant_id: string;
+  scopes: string;
+  code_challenge: string;
+  authorization_id: string;
+  created_at: number;
+  expires_at: number;
+  used_at: number | null;
+}
+
+export interface AuthorizationsTable {
+  id: string;
+  tenant_id: string;
+  user_id: string;
+  client_id: string;
+  app_id: string;
+  scopes: string;
+  created_at: number;
+  updated_at: number;
+  revoked_at: number | null;
+}
+
+export interface RefreshTokensTable {
+  hash: string;
+  authorization_id: string;
+  client_id: string;
+  created_at: number;
+  used_at: number | null;
+  successor_hash: string | null;
+  revoked_at: number | null;
+}
+
+export interface ApiKeysTable {
+  id: string;
+  tenant_id: string;
+  name: string;
+  hash: string;
+  last4: string;
+  created_by_type: string;
+  created_by_id: string;
+  client_id: string | null;
+  created_at: number;
+  last_used_at: number | null;
+  revoked_at: number | null;
+}
+
+/** `timestamp` is epoch seconds; `value` an 8-byte float. */
+export interface MetricPointsTable {
+  tenant_id: string;
+  metric: string;
+  timestamp: number;
+  value: number;
+  tags: string;
+}
+
+export interface AppInstallationsTable {
+  tenant_id: string;
+  app_id: string;
+  disabled_at: number | null;
+  updated_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -146,6 +261,16 @@ export interface Database {
   monitors: MonitorsTable;
   ingest_batches: IngestBatchesTable;
   settings: SettingsTable;
+  apps: AppsTable;
+  integration_clients: IntegrationClientsTable;
+  integration_secrets: IntegrationSecretsTable;
+  authorization_requests: AuthorizationRequestsTable;
+  authorization_codes: AuthorizationCodesTable;
+  authorizations: AuthorizationsTable;
+  refresh_tokens: RefreshTokensTable;
+  api_keys: ApiKeysTable;
+  metric_points: MetricPointsTable;
+  app_installations: AppInstallationsTable;
 }
 
 /** The root database or a transaction: every store is built over one of these. */

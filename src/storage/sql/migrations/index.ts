@@ -2,12 +2,14 @@ import type { Migration, MigrationProvider } from 'kysely';
 import type { Engine } from '../schema.ts';
 import { initial } from './0001-initial.ts';
 import { consoleMigration } from './0002-console.ts';
+import { integrationsMigration } from './0003-integrations.ts';
 
 /** Every migration in order, by name; each is built for the engine it runs on. */
 export function migrations(engine: Engine): Record<string, Migration> {
   return {
     '0001-initial': initial(engine),
     '0002-console': consoleMigration(engine),
+    '0003-integrations': integrationsMigration(engine),
   };
 }
 

@@ -1,10 +1,19 @@
 import type { Stores } from '../../types.ts';
 import type { Executor } from '../schema.ts';
+import { SqlApiKeyStore } from './api-keys.ts';
+import { SqlAppInstallationStore } from './app-installations.ts';
+import { SqlAppStore } from './apps.ts';
 import { SqlAuditStore } from './audit.ts';
+import { SqlAuthorizationCodeStore } from './authorization-codes.ts';
+import { SqlAuthorizationRequestStore } from './authorization-requests.ts';
+import { SqlAuthorizationStore } from './authorizations.ts';
 import { SqlChangeStore } from './changes.ts';
 import { SqlIngestStore } from './ingest.ts';
+import { SqlIntegrationClientStore } from './integration-clients.ts';
+import { SqlMetricStore } from './metrics.ts';
 import { SqlMonitorStore } from './monitors.ts';
 import { SqlPrincipalStore } from './principals.ts';
+import { SqlRefreshTokenStore } from './refresh-tokens.ts';
 import { SqlRevocationStore } from './revocations.ts';
 import { SqlSecretStore } from './secrets.ts';
 import { SqlSessionStore } from './sessions.ts';
@@ -28,5 +37,14 @@ export function createStores(db: Executor): Stores {
     monitors: new SqlMonitorStore(db),
     ingest: new SqlIngestStore(db),
     settings: new SqlSettingStore(db),
+    apps: new SqlAppStore(db),
+    integrationClients: new SqlIntegrationClientStore(db),
+    authorizationRequests: new SqlAuthorizationRequestStore(db),
+    authorizationCodes: new SqlAuthorizationCodeStore(db),
+    authorizations: new SqlAuthorizationStore(db),
+    refreshTokens: new SqlRefreshTokenStore(db),
+    apiKeys: new SqlApiKeyStore(db),
+    metrics: new SqlMetricStore(db),
+    appInstallations: new SqlAppInstallationStore(db),
   };
 }
