@@ -33,7 +33,7 @@ export const ConfigSchema = Type.Object({
   clientAuthFailuresPerClient: Type.Integer({ default: 10, minimum: 1, description: 'Failed client authentications per client id per window before 429' }),
   clientAuthFailuresPerIp: Type.Integer({ default: 300, minimum: 1, description: 'Failed client authentications per IP per window before 429' }),
   clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
-  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup and introspection endpoints' }),
+  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, introspection and authorize endpoints' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses whose X-Forwarded-For is believed (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/*, bytes' }),

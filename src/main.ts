@@ -1,7 +1,9 @@
 import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { withBaseUrl, type Config } from './config.ts';
+import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
 import { authFailureLimits } from './core/client-auth.ts';
@@ -15,6 +17,8 @@ import { PrincipalService } from './core/principals.ts';
 import { FailureLimiter } from './core/rate-limiter.ts';
 import type { RealmContext } from './core/realm.ts';
 import { RevocationService } from './core/revocation-service.ts';
+import { IntegrationClientLookup } from './core/integration-clients.ts';
+import type { SiteContext } from './core/site.ts';
 import { loadScopeCatalogue } from './core/scope-file.ts';
 import { SecretHasher } from './core/secrets.ts';
 import { SessionService } from './core/sessions.ts';
@@ -49,7 +53,11 @@ export interface Tessera {
   storage: Storage;
   keys: SigningKeys;
   realm: RealmContext;
+  /** The site-level OAuth endpoints (`/oauth2/v1/*`, issuer = BASE_URL). */
+  site: SiteContext;
   principals: PrincipalService;
+  /** Developer Platform apps and integration clients; `apps.lookup` is the clients' hot-path lookup. */
+  apps: AppService;
   tenants: TenantService;
   users: UserService;
   sessions: SessionService;
@@ -107,6 +115,13 @@ export async function openTessera(
       verifier,
       revocations,
     };
+    const site: SiteContext = {
+      config, clock, storage, hasher, audit, keys, verifier, revocations,
+      scopes: realm.scopes,
+      limits: realm.limits,
+      clients: new IntegrationClientLookup(storage, hasher),
+      successorKey: createSecretKey(deriveKey(masterKey, 'refresh-successor')),
+    };
     const loginWindow = config.loginFailureWindow * 1000;
     const sessions = new SessionService({
       storage,
@@ -129,6 +144,7 @@ export async function openTessera(
       storage,
       keys,
       realm,
+      site,
       audit,
       cursors,
       sealKey,
@@ -137,7 +153,8 @@ export async function openTessera(
         changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
       }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
-      users: new UserService({ storage, clock, audit, cursors }),
+      users: new UserService({ storage, clock, audit, cursors, revocations }),
+      apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes }),
       sessions,
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       async startBackground() {
@@ -176,7 +193,7 @@ export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; admin
 
 /**
  * Housekeeping every few minutes: drop revocations that can no longer refuse a live token, old
- * change-log rows (every node has long read them) and expired sessions.
+ * change-log rows (every node has long read them), expired sessions and pending authorization requests.
  */
 function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
   const run = async () => {
@@ -184,6 +201,7 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
     await t.storage.revocations.prune(now);
     await t.storage.changes.prune(now - 24 * 3600 * 1000);
     await t.storage.sessions.deleteExpired(now);
+    await t.storage.authorizationRequests.deleteExpired(now);
     t.realm.revocations.prune(now);
   };
   const timer = setInterval(() => void run().catch(onError), 5 * 60 * 1000);

@@ -6,6 +6,7 @@ import { ProblemError } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
 import { openTessera, startServer, type Tessera } from '../main.ts';
 import { openStorage } from '../storage/sql/open.ts';
+import { registerAppCommands } from './apps.ts';
 import type { PrincipalType } from '../storage/types.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
@@ -196,6 +197,8 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
       print(flags, { kid, signsFrom }, `new key ${kid} is published now and signs from ${signsFrom}`);
     }),
 );
+
+registerAppCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
 
 program.command('config').description('list every configuration key with its default').option('--json', 'print a JSON array of {key, env, default, description}').action((flags: { json?: boolean }) => {
   const rows = describeConfig();

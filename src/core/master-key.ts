@@ -5,7 +5,7 @@ import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:cr
  * HMAC key for secrets, the sealing key for private signing keys and the session/CSRF key are
  * independent.
  */
-export type KeyPurpose = 'secret-hmac' | 'signing-key-seal' | 'session' | 'cursor';
+export type KeyPurpose = 'secret-hmac' | 'signing-key-seal' | 'session' | 'cursor' | 'refresh-successor';
 
 export function deriveKey(masterKey: Buffer, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.from('tessera'), Buffer.from(purpose), 32));

@@ -9,8 +9,10 @@ const MAX_LENGTH: Record<string, number> = {
   state: 1024,
   redirect_uri: 2048,
   code: 256,
-  code_verifier: 128,
-  refresh_token: 512,
+  // RFC 7636 allows 128; a verifier a little longer is a malformed one (invalid_grant, PK-2), a huge one is refused here.
+  code_verifier: 256,
+  // Room for an access token sent by mistake: it is answered invalid_grant (TK-4), still before any hashing.
+  refresh_token: 4096,
   token: 8192,
   token_type_hint: 64,
 };

@@ -32,6 +32,15 @@ export function generateSecret(kind: SecretKind): string {
   return head + checksum(head);
 }
 
+/**
+ * A well-formed secret of `kind` whose 256 bits are HMAC-SHA256(key, seed) instead of random: the
+ * same seed always yields the same value, and nobody without the key can compute it.
+ */
+export function deriveSecret(kind: SecretKind, key: KeyObject, seed: string): string {
+  const head = SECRET_PREFIXES[kind] + base62(createHmac('sha256', key).update(seed).digest());
+  return head + checksum(head);
+}
+
 /** True when `value` has the kind's prefix, length, alphabet and a matching checksum. */
 export function isWellFormedSecret(kind: SecretKind, value: string): boolean {
   const prefix = SECRET_PREFIXES[kind];

@@ -49,6 +49,11 @@ export class SessionService {
     return presented !== undefined && safeEqual(presented, this.csrfToken(sessionId), this.deps.key);
   }
 
+  /** A MAC under the session key for values bound to a browser session (pending authorization requests and their CSRF tokens); `purpose` separates uses. */
+  mac(purpose: string, value: string): string {
+    return createHmac('sha256', this.deps.key).update(`${purpose}:${value}`).digest('base64url');
+  }
+
   async signIn(rawEmail: string, password: string, ip: string): Promise<SignInResult> {
     const { storage, clock, audit, perAccount, perIp } = this.deps;
     const email = rawEmail.trim().toLowerCase();

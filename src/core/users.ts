@@ -1,5 +1,7 @@
 import type { AuditLog } from './audit.ts';
+import type { RevocationService } from './revocation-service.ts';
 import type { Clock } from './clock.ts';
+import { revokeAuthorizationsIn, type RevocationReason } from './authorizations.ts';
 import type { Cursors } from './cursor.ts';
 import { badRequest, conflict, forbidden, notFound } from './errors.ts';
 import type { Actor, AuditAction } from './events.ts';
@@ -91,7 +93,8 @@ export interface UserPatch {
 }
 
 type Member = { user: UserRecord; membership: MembershipRecord };
-type Change<T> = { result: T; events: Array<{ action: AuditAction; details: Record<string, unknown> }> };
+/** What a change did: its result, its audit events, and what to apply on this node after commit. */
+type Change<T> = { result: T; events: Array<{ action: AuditAction; details: Record<string, unknown> }>; afterCommit?: () => void };
 
 const isSelf = (actor: Actor, userId: string) => actor.type === 'user' && actor.id === userId;
 const isEnabledAdmin = (m: MembershipRecord) => m.disabledAt === null && m.roles.includes(ADMIN);
@@ -108,7 +111,17 @@ const isEnabledAdmin = (m: MembershipRecord) => m.disabledAt === null && m.roles
  * Role changes need no session work: sessions are resolved, with their membership, per request.
  */
 export class UserService {
-  constructor(private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; cursors: Cursors }) {}
+  constructor(private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; cursors: Cursors; revocations: RevocationService }) {}
+
+  /**
+   * Ends what the member authorized in this tenant (integration authorizations, their refresh and
+   * access tokens) inside the change's transaction, as disabling or removal demands (TK-7).
+   */
+  private async endAuthorizations(tx: Stores, tenantId: string, userId: string, actor: Actor, reason: RevocationReason): Promise<() => void> {
+    const ids = await tx.authorizations.findLive({ tenantId, userId });
+    const records = (await Promise.all(ids.map((id) => tx.authorizations.find(id)))).filter((a) => a !== undefined);
+    return revokeAuthorizationsIn(this.deps, tx, records, actor, reason);
+  }
 
   /** A user actor needs an enabled membership of the tenant with `role`; the system actor (CLI) may act. */
   private async authorize(tx: Stores, tenantId: string, actor: Actor, role: Role): Promise<void> {
@@ -184,6 +197,7 @@ export class UserService {
         throw forbidden(role !== undefined ? 'You cannot change your own role; another tenant admin must do it.' : 'You cannot disable or enable yourself; another tenant admin must do it.');
       }
       const events: Change<UserView>['events'] = [];
+      let afterCommit: (() => void) | undefined;
       let next = membership;
       if (role !== undefined && !(membership.roles.length === 1 && membership.roles[0] === role)) {
         await tx.users.setRoles(tenantId, userId, [role]);
@@ -193,6 +207,7 @@ export class UserService {
       if (patch.disabled === true && enabled) {
         await tx.users.setMembershipDisabled(tenantId, userId, now);
         await tx.sessions.deleteForMembership(tenantId, userId);
+        afterCommit = await this.endAuthorizations(tx, tenantId, userId, actor, 'user_disabled');
         events.push({ action: 'user.disabled', details: { email: user.email } });
         next = { ...next, disabledAt: now };
       } else if (patch.disabled === false && !enabled) {
@@ -200,7 +215,7 @@ export class UserService {
         events.push({ action: 'user.enabled', details: { email: user.email } });
         next = { ...next, disabledAt: null };
       }
-      return { result: userView(user, next), events };
+      return { result: userView(user, next), events, ...(afterCommit ? { afterCommit } : {}) };
     });
   }
 
@@ -211,7 +226,8 @@ export class UserService {
       if (isSelf(actor, userId)) throw forbidden('You cannot remove yourself from the tenant; another tenant admin must do it.');
       await tx.sessions.deleteForMembership(tenantId, userId);
       await tx.users.removeMembership(tenantId, userId);
-      return { result: undefined, events: [{ action: 'user.removed', details: { email: target.user.email, role: roleOf(target.membership.roles) } }] };
+      const afterCommit = await this.endAuthorizations(tx, tenantId, userId, actor, 'user_removed');
+      return { result: undefined, events: [{ action: 'user.removed', details: { email: target.user.email, role: roleOf(target.membership.roles) } }], afterCommit };
     });
   }
 
@@ -222,14 +238,16 @@ export class UserService {
    */
   private async change<T>(tenantId: string, userId: string, actor: Actor, work: (tx: Stores, target: Member, now: number) => Promise<Change<T>>): Promise<T> {
     const { storage, clock, audit } = this.deps;
-    return storage.transaction(async (tx) => {
+    const { result, afterCommit } = await storage.transaction(async (tx) => {
       const now = clock.now();
       await tx.tenants.lock(tenantId);
       await this.authorize(tx, tenantId, actor, ADMIN);
-      const { result, events } = await work(tx, await this.load(tx, tenantId, userId), now);
-      if (events.length > 0) await tx.changes.append({ kind: 'user', key: userId, at: now });
-      for (const e of events) await audit.record(tx, { action: e.action, tenantId, actor, target: { type: 'user', id: userId }, details: e.details });
-      return result;
+      const change = await work(tx, await this.load(tx, tenantId, userId), now);
+      if (change.events.length > 0) await tx.changes.append({ kind: 'user', key: userId, at: now });
+      for (const e of change.events) await audit.record(tx, { action: e.action, tenantId, actor, target: { type: 'user', id: userId }, details: e.details });
+      return change;
     });
+    afterCommit?.();
+    return result;
   }
 }

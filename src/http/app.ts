@@ -15,9 +15,12 @@ import { healthRoutes } from './routes/health.ts';
 import { lookupRoutes } from './routes/lookup.ts';
 import { realmRoutes } from './routes/realm.ts';
 import { siteRoutes } from './routes/site.ts';
+import { oauthRoutes } from './routes/oauth.ts';
 import { sessionRoutes } from './routes/session.ts';
+import { authorizeRoutes } from './routes/authorize.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { userRoutes } from './routes/users.ts';
+import { appRoutes } from './routes/apps.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from '../console/routes.ts';
 import { monitorRoutes } from '../resource/monitors.ts';
@@ -115,12 +118,15 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   await app.register(lookupRoutes);
   await app.register(realmRoutes);
   await app.register(siteRoutes);
+  await app.register(oauthRoutes);
   // Cookies matter only to the console and the management API: parsing them stays off the token path.
   await app.register(async (consoleScope) => {
     await consoleScope.register(cookie);
     await consoleScope.register(sessionRoutes);
+    await consoleScope.register(authorizeRoutes);
     await consoleScope.register(principalRoutes);
     await consoleScope.register(userRoutes);
+    await consoleScope.register(appRoutes);
     await consoleScope.register(auditRoutes);
     await consoleScope.register(consoleRoutes);
   });

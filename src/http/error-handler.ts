@@ -5,12 +5,21 @@ import { renderErrorPage } from '../console/pages.tsx';
 
 const familyOf = (request: FastifyRequest): RouteFamily => request.routeOptions.config?.family ?? 'plain';
 
+/** Families whose errors are RFC 6749 §5.2 bodies (and whose codes are RFC error codes). */
+const isOAuth = (family: RouteFamily): boolean => family === 'oauth' || family === 'oauth-site';
+
+/** The error body of `/oauth2/v1/*`: RFC 6749 §5.2 plus the seed's `errors` envelope (DESIGN). */
+export const oauthSiteErrorBody = (code: string, description: string) => ({ error: code, error_description: description, errors: [`${code} - ${description}`] });
+
 function send(reply: FastifyReply, family: RouteFamily, status: number, error: { code: string; description: string }): FastifyReply {
   reply.code(status);
   switch (family) {
     case 'oauth':
       reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
       return reply.send({ error: error.code, error_description: error.description });
+    case 'oauth-site':
+      reply.header('cache-control', 'no-store').header('pragma', 'no-cache');
+      return reply.send(oauthSiteErrorBody(error.code, error.description));
     case 'problem':
       return reply
         .type('application/problem+json; charset=utf-8')
@@ -47,19 +56,19 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   const family = familyOf(request);
   if (err instanceof TooManyRequests) {
     reply.header('retry-after', String(err.retryAfterSeconds));
-    const error = { code: family === 'oauth' ? 'temporarily_unavailable' : TITLES[429]!, description: `Too many failed attempts; retry in ${err.retryAfterSeconds} seconds.` };
+    const error = { code: isOAuth(family) ? 'temporarily_unavailable' : TITLES[429]!, description: `Too many failed attempts; retry in ${err.retryAfterSeconds} seconds.` };
     return send(reply, family, 429, error);
   }
   if (err instanceof OAuthError) {
     if (err instanceof InvalidClient && err.usedBasic) reply.header('www-authenticate', 'Basic realm="tessera", charset="UTF-8"');
-    if (family === 'oauth') return send(reply, family, err.status, { code: err.code, description: err.description });
+    if (isOAuth(family)) return send(reply, family, err.status, { code: err.code, description: err.description });
     return send(reply, family, err.status, { code: TITLES[err.status] ?? err.code, description: err.description });
   }
   if (err instanceof ProblemError) return send(reply, family, err.status, { code: err.title, description: err.detail });
   const fe = err as FastifyError;
   if (fe.validation) {
     const detail = validationDetail(fe);
-    return family === 'oauth' ? send(reply, family, 400, new InvalidRequest(detail)) : send(reply, family, 400, { code: TITLES[400]!, description: detail });
+    return isOAuth(family) ? send(reply, family, 400, new InvalidRequest(detail)) : send(reply, family, 400, { code: TITLES[400]!, description: detail });
   }
   const status = fe.statusCode ?? 500;
   if (status === 429 || (status >= 400 && status < 500)) {
@@ -69,13 +78,13 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
       : fe.code === 'FST_ERR_CTP_EMPTY_JSON_BODY' || fe.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || fe instanceof SyntaxError ? 'The request body is not valid JSON.'
       : status === 429 ? fe.message || 'Too many requests; retry later.'
       : (TITLES[status] ?? 'The request is invalid.');
-    if (family === 'oauth') {
+    if (isOAuth(family)) {
       const code = status === 429 ? 'temporarily_unavailable' : 'invalid_request';
       return send(reply, family, status === 413 || status === 429 ? status : 400, { code, description });
     }
     return send(reply, family, status, { code: TITLES[status] ?? 'Error', description });
   }
   request.log.error({ err }, 'request failed');
-  const error = family === 'oauth' ? { code: 'server_error', description: 'The server could not complete the request.' } : { code: TITLES[500]!, description: 'The server could not complete the request.' };
+  const error = isOAuth(family) ? { code: 'server_error', description: 'The server could not complete the request.' } : { code: TITLES[500]!, description: 'The server could not complete the request.' };
   return send(reply, family, 500, error);
 }

@@ -7,6 +7,7 @@
  *
  * - `problem` (management API): `problemResponses` — RFC 7807 bodies as application/problem+json
  * - `oauth` (token, introspection, revocation): `oauthErrorResponses` — `{"error","error_description"}`
+ * - `oauth-site` (`/oauth2/v1/*`): `oauthSiteErrorResponses` — the same plus `"errors":["<code> - <description>"]`
  * - `datadog` (built-in API): `datadogErrorResponses` — `{"errors":[…]}` with RFC 6750 challenges
  * - `plain` (lookup, realm documents): `messageResponses` — `{"message"}`
  *
@@ -44,6 +45,16 @@ export const OAuthErrorBody = Type.Object(
   { additionalProperties: false, title: 'OAuthError' },
 );
 
+/** The error body of the site's `/oauth2/v1/*` endpoints: RFC 6749 §5.2 plus the seed's `errors` envelope. */
+export const OAuthSiteErrorBody = Type.Object(
+  {
+    error: Type.String({ description: 'An RFC 6749 / 7009 / 7662 error code: invalid_request, invalid_client, invalid_grant, unauthorized_client, unsupported_grant_type, invalid_scope, temporarily_unavailable …' }),
+    error_description: Type.String(),
+    errors: Type.Array(Type.String(), { description: 'Datadog\'s envelope: one entry, "<error> - <error_description>".' }),
+  },
+  { additionalProperties: false, title: 'OAuthSiteError' },
+);
+
 /** Datadog's error envelope, used by the built-in API. */
 export const DatadogErrors = Type.Object(
   { errors: Type.Array(Type.String(), { description: 'Unauthorized, Forbidden, or what was wrong with the request.' }) },
@@ -79,6 +90,7 @@ const strings = () => Type.Array(Type.String());
 export const AuthorizationServerMetadata = Type.Object(
   {
     issuer: Type.String(),
+    authorization_endpoint: Type.Optional(Type.String()),
     token_endpoint: Type.Optional(Type.String()),
     jwks_uri: Type.String(),
     introspection_endpoint: Type.Optional(Type.String()),
@@ -146,6 +158,12 @@ export const problemResponses = (...statuses: ErrorStatus[]) => errorResponses(P
 /** OAuth-endpoint errors: `{"error","error_description"}` as application/json. */
 export const oauthErrorResponses = (...statuses: ErrorStatus[]) =>
   errorResponses(JSON_MEDIA, OAuthErrorBody, statuses, {
+    401: { 'WWW-Authenticate': header('Basic realm="tessera", charset="UTF-8" when the client tried HTTP Basic authentication.') },
+  });
+
+/** Site OAuth-endpoint errors (`/oauth2/v1/*`): `{"error","error_description","errors"}` as application/json. */
+export const oauthSiteErrorResponses = (...statuses: ErrorStatus[]) =>
+  errorResponses(JSON_MEDIA, OAuthSiteErrorBody, statuses, {
     401: { 'WWW-Authenticate': header('Basic realm="tessera", charset="UTF-8" when the client tried HTTP Basic authentication.') },
   });
 

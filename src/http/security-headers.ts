@@ -1,16 +1,31 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../config.ts';
 
-const HTML_CSP = [
+const htmlCsp = (formAction: string) => [
   "default-src 'self'",
   "script-src 'self'",
   "style-src 'self'",
   "img-src 'self'",
   "object-src 'none'",
   "base-uri 'none'",
-  "form-action 'self'",
+  `form-action ${formAction}`,
   "frame-ancestors 'none'",
 ].join('; ');
+const HTML_CSP = htmlCsp("'self'");
+
+/** Extra `form-action` origins one HTML response admits (see `allowFormActionOrigin`). */
+const formActionOrigins = new WeakMap<FastifyReply, string>();
+
+/**
+ * Lets this one HTML response's CSP `form-action` admit `origin` besides 'self', and nothing else
+ * changes. For the authorization pages only: their forms post (or GET) to Tessera, which answers
+ * with a redirect to the client's registered redirect URI, and Chromium applies `form-action` to
+ * that redirect too (TH-3). `origin` must be a serialized http(s) origin (`new URL(uri).origin`).
+ */
+export function allowFormActionOrigin(reply: FastifyReply, origin: string): void {
+  if (!/^https?:\/\/[A-Za-z0-9.\-[\]:]+$/.test(origin)) throw new Error(`not a serialized http(s) origin: ${JSON.stringify(origin)}`);
+  formActionOrigins.set(reply, origin);
+}
 
 /** The headers every response carries, also those answered before routing. */
 export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https: boolean): void {
@@ -32,7 +47,8 @@ export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'base
     const config = request.routeOptions.config;
     const type = String(reply.getHeader('content-type') ?? '');
     if (type.startsWith('text/html')) {
-      reply.header('content-security-policy', HTML_CSP);
+      const extra = formActionOrigins.get(reply);
+      reply.header('content-security-policy', extra === undefined ? HTML_CSP : htmlCsp(`'self' ${extra}`));
       reply.header('x-frame-options', 'DENY');
       reply.header('cross-origin-opener-policy', 'same-origin');
       reply.header('cache-control', 'no-store');

@@ -30,31 +30,53 @@ export function bearerChallenge(reason: RefusalReason, requiredScope: string | u
 
 /**
  * Decides a resource request from its bearer token alone (TK-2, TK-3): a signed, unexpired,
- * unrevoked RFC 9068 token from a tenant realm of this site, for that tenant's API (audience),
- * addressed to that tenant when the request names one, holding the route's scope.
+ * unrevoked RFC 9068 token holding the route's scope, either
+ * - from a tenant realm of this site (`iss` BASE_URL/auth/{tenantId}/default), for that tenant's
+ *   API (audience = its vanity URL), addressed to that tenant when the request names one; or
+ * - from the site issuer (`iss` = `aud` = BASE_URL: an integration client acting for a user), for
+ *   the tenant of its `tenant_id`, and only on the site's own host or that tenant's vanity host —
+ *   never another tenant's (MT-3). Its authorization's revocation refuses it at once (TK-9).
+ * No database read beyond the cached tenant.
  */
 export class ResourceAuthenticator {
+  private readonly siteHost: string;
+
   constructor(
     private readonly deps: { verifier: AccessTokenVerifier; directory: Directory; baseUrl: string; tenantDomain: string },
-  ) {}
+  ) {
+    this.siteHost = new URL(deps.baseUrl).hostname.toLowerCase();
+  }
 
-  /** `requiredScope` undefined: any valid token of this site's tenant realms (identification only). */
+  /**
+   * `requiredScope` undefined: any valid token of this site (identification only).
+   * `addressedTenantId`: the tenant the request names (its vanity host), if any. `host`: the
+   * request's host name, when known — a site-issued token addressed to no tenant must come to the
+   * site's own host.
+   */
   async authorize(
     authorization: string | undefined,
     requiredScope: string | undefined,
     addressedTenantId: string | undefined,
+    host?: string,
   ): Promise<ResourceDecision> {
     if (authorization === undefined) return { ok: false, status: 401, reason: 'missing' };
     if (!/^bearer /i.test(authorization)) return { ok: false, status: 401, reason: 'scheme' };
     if (!/^bearer [A-Za-z0-9._~+/-]+=*$/i.test(authorization)) return { ok: false, status: 401, reason: 'malformed' };
     const { baseUrl, tenantDomain, verifier, directory } = this.deps;
-    const result = verifier.verify(authorization.slice(7), { issuer: (iss) => iss.startsWith(`${baseUrl}/auth/`) });
+    const result = verifier.verify(authorization.slice(7), { issuer: (iss) => iss === baseUrl || iss.startsWith(`${baseUrl}/auth/`) });
     if (!result.ok) return { ok: false, status: 401, reason: result.reason };
     const { claims } = result;
     const tenant = await directory.tenant(claims.tenant_id);
-    if (!tenant || claims.iss !== tenantIssuer(baseUrl, tenant.id)) return { ok: false, status: 401, reason: 'issuer' };
-    if (claims.aud !== vanityUrl(baseUrl, tenantDomain, tenant.name)) return { ok: false, status: 401, reason: 'audience' };
-    if (addressedTenantId !== undefined && addressedTenantId !== tenant.id) return { ok: false, status: 401, reason: 'tenant' };
+    if (!tenant) return { ok: false, status: 401, reason: 'issuer' };
+    if (claims.iss === baseUrl) {
+      if (claims.aud !== baseUrl) return { ok: false, status: 401, reason: 'audience' };
+      const addressedHere = addressedTenantId !== undefined ? addressedTenantId === tenant.id : host === undefined || host.toLowerCase().replace(/\.$/, '') === this.siteHost;
+      if (!addressedHere) return { ok: false, status: 401, reason: 'tenant' };
+    } else {
+      if (claims.iss !== tenantIssuer(baseUrl, tenant.id)) return { ok: false, status: 401, reason: 'issuer' };
+      if (claims.aud !== vanityUrl(baseUrl, tenantDomain, tenant.name)) return { ok: false, status: 401, reason: 'audience' };
+      if (addressedTenantId !== undefined && addressedTenantId !== tenant.id) return { ok: false, status: 401, reason: 'tenant' };
+    }
     const scopes = new Set(claims.scope.split(' '));
     if (requiredScope !== undefined && !scopes.has(requiredScope)) return { ok: false, status: 403, reason: 'scope' };
     return { ok: true, claims, scopes };

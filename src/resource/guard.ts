@@ -14,7 +14,7 @@ export async function requireScope(t: Tessera, request: FastifyRequest, reply: F
   const addressed = await addressedTenant(t, request);
   // 'unknown' matches no tenant id: every token is refused there, as invalid_token.
   const tenantId = addressed.kind === 'tenant' ? addressed.tenant.id : addressed.kind === 'unknown' ? 'unknown' : undefined;
-  const decision = await t.resource.authorize(request.headers.authorization, scope, tenantId);
+  const decision = await t.resource.authorize(request.headers.authorization, scope, tenantId, request.hostname);
   if (!decision.ok) {
     request.log.info({ reason: decision.reason }, 'resource request refused');
     reply.header('www-authenticate', bearerChallenge(decision.reason, scope));

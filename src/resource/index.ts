@@ -21,7 +21,7 @@ export { bearerChallenge, ResourceAuthenticator, type RefusalReason, type Resour
 
 export interface ResourceVerifierOptions {
   databaseUrl: string;
-  /** Tessera's BASE_URL: tokens must come from its tenant realms. */
+  /** Tessera's BASE_URL: tokens must come from its tenant realms or from the site issuer (integration clients). */
   baseUrl: string;
   tenantDomain: string;
   /** Leeway for exp/nbf, seconds (default 30). */

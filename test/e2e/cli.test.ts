@@ -203,3 +203,52 @@ for (const engine of engines()) describe(`CLI output names the server that runs 
     for (const file of ['tessera.db', 'tessera.db-wal', 'tessera.db-shm']) assert.equal(mode(join(dataDir, file)), 0o600, file);
   });
 });
+
+for (const engine of engines()) describe(`tessera app and client commands (${engine})`, () => {
+  let dir: string;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  const json = async (...args: string[]) => JSON.parse((await exec(process.execPath, ['bin/tessera.js', ...args, '--json'], { env })).stdout) as Record<string, any>;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-apps-'));
+    db = await freshDatabaseUrl(engine);
+    env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url });
+  });
+  after(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('creates an app and its test client, approves a private scope, publishes, exports and imports the manifest, each as one JSON object', async () => {
+    await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
+    const app = await json('app', 'create', '--tenant', 'acme', '--name', 'Acme Metrics', '--description', 'Metrics for Acme');
+    assert.deepEqual(Object.keys(app), ['appId']);
+    assert.match(app.appId, /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    assert.deepEqual(await json('app', 'approve-scope', app.appId, 'api_keys_write'), { appId: app.appId, approvedScopes: ['api_keys_write'] });
+    const test = await json('client', 'create', '--app', app.appId, '--name', 'Acme Metrics', '--redirect-uri', 'https://partner.example/cb', '--redirect-uri', 'https://partner.example/cb?eu=1',
+      '--onboarding-url', 'https://partner.example/start', '--scopes', 'monitors_read api_keys_write');
+    assert.deepEqual(Object.keys(test), ['clientId', 'clientSecret']);
+    assert.match(test.clientId, /^dpc_[0-9A-Za-z]{22}$/);
+    assert.match(test.clientSecret, /^tcs_[0-9A-Za-z]{49}$/);
+    const published = await json('client', 'publish', test.clientId);
+    assert.deepEqual(Object.keys(published), ['clientId', 'clientSecret']);
+    assert.match(published.clientId, /^dpc_[0-9A-Za-z]{22}$/);
+    assert.notEqual(published.clientId, test.clientId);
+    const client = { name: 'Acme Metrics', description: '', redirectUris: ['https://partner.example/cb', 'https://partner.example/cb?eu=1'], onboardingUrl: 'https://partner.example/start', scopes: ['monitors_read', 'api_keys_write'] };
+    const manifest = await json('app', 'export', app.appId);
+    assert.deepEqual(manifest, { manifestVersion: 1, app: { name: 'Acme Metrics', description: 'Metrics for Acme' }, clients: [{ ...client, kind: 'test' }, { ...client, kind: 'published' }] });
+    const file = join(dir, 'manifest.json');
+    writeFileSync(file, JSON.stringify(manifest));
+    const imported = await json('app', 'import', '--tenant', 'acme', file, '--approve-private-scopes');
+    assert.deepEqual(Object.keys(imported), ['appId', 'clients']);
+    assert.notEqual(imported.appId, app.appId);
+    assert.equal(imported.clients.length, 2);
+    for (const c of imported.clients as Array<Record<string, string>>) {
+      assert.deepEqual(Object.keys(c), ['clientId', 'clientSecret']);
+      assert.match(c.clientId!, /^dpc_[0-9A-Za-z]{22}$/);
+      assert.match(c.clientSecret!, /^tcs_[0-9A-Za-z]{49}$/);
+      assert.ok(![test.clientId, published.clientId].includes(c.clientId));
+    }
+  });
+});

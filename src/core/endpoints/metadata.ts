@@ -23,15 +23,25 @@ export function tenantMetadata(baseUrl: string, tenantId: string, scopes: string
   };
 }
 
-/** RFC 8414 metadata of the site (issuer = BASE_URL). Endpoints of the code flow arrive with the partner-integration work. */
+/**
+ * RFC 8414 metadata of the site (issuer = BASE_URL, AZ-9): the authorization-code flow with PKCE
+ * S256 only, refresh tokens, confidential clients (Basic or client_secret_post), RFC 9207 `iss`.
+ */
 export function siteMetadata(baseUrl: string, scopes: string[]) {
+  const oauth = `${baseUrl}/oauth2/v1`;
+  const clientAuth = ['client_secret_basic', 'client_secret_post'];
   return {
     issuer: baseUrl,
-    jwks_uri: `${baseUrl}/oauth2/v1/jwks`,
-    // Explicitly none yet (RFC 8414 §2: an absent list would mean authorization_code and implicit).
-    grant_types_supported: [],
+    authorization_endpoint: `${oauth}/authorize`,
+    token_endpoint: `${oauth}/token`,
+    jwks_uri: `${oauth}/jwks`,
+    introspection_endpoint: `${oauth}/introspect`,
+    revocation_endpoint: `${oauth}/revoke`,
+    grant_types_supported: ['authorization_code', 'refresh_token'],
     response_types_supported: ['code'],
-    token_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    token_endpoint_auth_methods_supported: clientAuth,
+    introspection_endpoint_auth_methods_supported: clientAuth,
+    revocation_endpoint_auth_methods_supported: clientAuth,
     code_challenge_methods_supported: ['S256'],
     scopes_supported: scopes,
     authorization_response_iss_parameter_supported: true,

@@ -1,4 +1,5 @@
 import type { CredentialSource } from '../client-auth.ts';
+import type { AccessTokenClaims } from '../tokens/jwt.ts';
 import { checkParamLengths, requireParam } from '../params.ts';
 import { authenticateCaller, findTenant, verifyTenantToken, type RealmContext } from '../realm.ts';
 
@@ -33,7 +34,11 @@ export async function tenantIntrospect(
   await authenticateCaller(ctx, tenant, source, ip, 'introspect_tokens');
   const token = requireParam(source.params, 'token');
   const claims = verifyTenantToken(ctx, tenant!, token);
-  if (!claims) return { active: false };
+  return claims ? introspectionOf(claims) : { active: false };
+}
+
+/** The RFC 7662 answer for a live access token: its claims (site and tenant realms alike). */
+export function introspectionOf(claims: AccessTokenClaims): IntrospectionResponse {
   return {
     active: true,
     scope: claims.scope,

@@ -8,6 +8,7 @@ import { renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
 import { jsonResponse, problemResponses } from '../openapi.ts';
 import { field, formRoute, type Form } from '../../console/http.ts';
 import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
+import { admitNextRedirect } from './authorize.ts';
 
 /** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
 export function safeNext(next: unknown): string {
@@ -27,7 +28,9 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { next?: string } }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
     const loginCsrf = randomToken(128);
     reply.setCookie(loginCookieName(t), loginCsrf, cookieOptions(t, 3600));
-    return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next: safeNext(request.query.next) }));
+    const next = safeNext(request.query.next);
+    await admitNextRedirect(t, reply, next);
+    return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next }));
   });
 
   app.post<{ Body: Form }>('/login', formRoute, async (request, reply) => {
@@ -37,6 +40,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     if (!sameOrigin(t, request) || !expected || body.csrf === '' || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
     }
+    await admitNextRedirect(t, reply, next);
     const retry = (status: number, error: string) =>
       reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email }));
     try {
@@ -70,7 +74,9 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   app.get<{ Querystring: { next?: string } }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {
     const current = await currentSession(t, request);
     if (!current) return redirect(reply, '/login?next=%2Faccount%2Fpassword');
-    const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next: safeNext(request.query.next) });
+    const next = safeNext(request.query.next);
+    await admitNextRedirect(t, reply, next);
+    const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next });
     return reply.type('text/html; charset=utf-8').send(page);
   });
 
@@ -79,6 +85,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     if (!current) return redirect(reply, '/login');
     requireCsrf(t, request, current.sessionId, field(request.body, 'csrf'));
     const next = safeNext(field(request.body, 'next'));
+    await admitNextRedirect(t, reply, next);
     try {
       await t.sessions.changePassword(current.ctx, field(request.body, 'current'), field(request.body, 'new'), request.ip);
     } catch (e) {

@@ -2,7 +2,10 @@ import type { FastifyInstance } from 'fastify';
 import { siteMetadata } from '../../core/endpoints/metadata.ts';
 import { AuthorizationServerMetadata, Jwks, jsonResponse } from '../openapi.ts';
 
-/** Site-level documents (issuer = BASE_URL); the code flow's endpoints join them with the partner-integration work. */
+/**
+ * Site-level documents (issuer = BASE_URL, whatever Host says: AZ-9): RFC 8414 metadata naming the
+ * `/oauth2/v1/*` endpoints (oauth.ts; authorize with the consent pages), and the JWKS.
+ */
 export async function siteRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
   app.get('/.well-known/oauth-authorization-server', {

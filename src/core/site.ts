@@ -1,0 +1,50 @@
+import type { KeyObject } from 'node:crypto';
+import type { Config } from '../config.ts';
+import type { AuditLog } from './audit.ts';
+import { CLIENT_AUTH_FAILED, extractCredentials, type CredentialSource } from './client-auth.ts';
+import { InvalidClient, TooManyRequests } from './errors.ts';
+import { INTEGRATION_CLIENT_ID_PATTERN } from './ids.ts';
+import type { LiveClient } from './integration-clients.ts';
+import type { RealmContext } from './realm.ts';
+import { isWellFormedSecret } from './secrets.ts';
+import type { AccessTokenClaims } from './tokens/jwt.ts';
+import type { Storage } from '../storage/types.ts';
+
+/**
+ * What the site-level OAuth endpoints (`/oauth2/v1/token|revoke|introspect`, issuer = BASE_URL)
+ * need; built once in main.ts. Integration clients are authenticated here the way the tenant realm
+ * authenticates principals: same extraction, same failure limits, same single failure answer.
+ */
+export interface SiteContext extends Pick<RealmContext, 'clock' | 'hasher' | 'keys' | 'scopes' | 'limits' | 'verifier' | 'revocations'> {
+  config: Pick<Config, 'baseUrl' | 'accessTokenTtl' | 'refreshRetryWindow' | 'clockSkew'>;
+  storage: Storage;
+  audit: AuditLog;
+  clients: { authenticateClient(clientId: string, secret: string): Promise<LiveClient | undefined> };
+  /** HMAC key (from the master key) that derives a refresh token's successor from it (refresh-token.ts). */
+  successorKey: KeyObject;
+}
+
+/**
+ * Client authentication of an integration client (RFC 6749 §2.3.1, Basic or client_secret_post):
+ * format and checksum first (no lookup for garbage, CA-3), then the client and its secrets. An
+ * unknown, deleted or malformed client, a wrong or revoked secret all fail alike (CA-1), and count
+ * against the per-client and per-IP limits (RL-2).
+ */
+export async function authenticateIntegrationClient(ctx: SiteContext, source: CredentialSource, ip: string): Promise<LiveClient> {
+  const creds = extractCredentials(source);
+  ctx.limits.checkIp(ip);
+  const fail = (): never => {
+    const wait = ctx.limits.failed(creds.clientId, ip);
+    if (wait > 0) throw new TooManyRequests(wait);
+    throw new InvalidClient(CLIENT_AUTH_FAILED, creds.method === 'client_secret_basic');
+  };
+  if (!INTEGRATION_CLIENT_ID_PATTERN.test(creds.clientId) || !isWellFormedSecret('clientSecret', creds.secret)) return fail();
+  return (await ctx.clients.authenticateClient(creds.clientId, creds.secret)) ?? fail();
+}
+
+/** The claims of a live access token of this site (signature, issuer, audience, expiry, revocation), or undefined. */
+export function verifySiteToken(ctx: SiteContext, token: string): AccessTokenClaims | undefined {
+  const { baseUrl } = ctx.config;
+  const result = ctx.verifier.verify(token, { issuer: baseUrl, audience: baseUrl });
+  return result.ok ? result.claims : undefined;
+}
