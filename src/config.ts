@@ -33,10 +33,10 @@ export const ConfigSchema = Type.Object({
   clientAuthFailuresPerClient: Type.Integer({ default: 10, minimum: 1, description: 'Failed client authentications per client id per window before 429' }),
   clientAuthFailuresPerIp: Type.Integer({ default: 300, minimum: 1, description: 'Failed client authentications per IP per window before 429' }),
   clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
-  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, introspection and authorize endpoints' }),
+  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, introspection, authorize and /api/v1/validate endpoints' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses whose X-Forwarded-For is believed (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
-  ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/*, bytes' }),
+  ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
   changePollInterval: Type.Integer({ default: 200, minimum: 10, maximum: 900, description: 'How often a node reads the change log (revocations, principal changes), ms' }),
   scopeCatalogue: Type.String({ default: '', description: 'Path of a JSON scope catalogue replacing the built-in one' }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {

@@ -3,6 +3,7 @@ import { createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { withBaseUrl, type Config } from './config.ts';
+import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
@@ -15,6 +16,7 @@ import { SYSTEM_ACTOR } from './core/events.ts';
 import { deriveKey, generateMasterKey, parseMasterKey } from './core/master-key.ts';
 import { PrincipalService } from './core/principals.ts';
 import { FailureLimiter } from './core/rate-limiter.ts';
+import { InstallationService } from './core/installations.ts';
 import type { RealmContext } from './core/realm.ts';
 import { RevocationService } from './core/revocation-service.ts';
 import { IntegrationClientLookup } from './core/integration-clients.ts';
@@ -58,6 +60,10 @@ export interface Tessera {
   principals: PrincipalService;
   /** Developer Platform apps and integration clients; `apps.lookup` is the clients' hot-path lookup. */
   apps: AppService;
+  /** A tenant's API keys and the `DD-API-KEY` check (cached; revocations heard on the change feed). */
+  apiKeys: ApiKeyService;
+  /** Authorized Apps: a tenant's view of the integrations its users authorized (revoke, disable, uninstall). */
+  installations: InstallationService;
   tenants: TenantService;
   users: UserService;
   sessions: SessionService;
@@ -155,6 +161,8 @@ export async function openTessera(
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       users: new UserService({ storage, clock, audit, cursors, revocations }),
       apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes }),
+      apiKeys: new ApiKeyService({ storage, clock, hasher, audit, cursors, feed, onError: (err) => options.onBackgroundError?.(err) }),
+      installations: new InstallationService({ storage, clock, audit, revocations, invalidateApiKey: (id) => tessera.apiKeys.invalidate(id) }),
       sessions,
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       async startBackground() {

@@ -7,6 +7,7 @@ import { SigningKeys } from '../core/signing-keys.ts';
 import { openTessera, startServer, type Tessera } from '../main.ts';
 import { openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
+import { registerApiKeyCommands } from './api-keys.ts';
 import type { PrincipalType } from '../storage/types.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
@@ -199,6 +200,7 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
 );
 
 registerAppCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
+registerApiKeyCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
 
 program.command('config').description('list every configuration key with its default').option('--json', 'print a JSON array of {key, env, default, description}').action((flags: { json?: boolean }) => {
   const rows = describeConfig();
@@ -208,6 +210,7 @@ program.command('config').description('list every configuration key with its def
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   if (err instanceof ConfigError || err instanceof ProblemError) process.stderr.write(`tessera: ${err instanceof ProblemError ? err.detail : err.message}\n`);
+  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`tessera: ${(err as Error).message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)\n`);
   else process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(err instanceof ProblemError && err.status === 404 ? 3 : 1);
 });

@@ -19,7 +19,7 @@ nav ul{list-style:none;margin:0;padding:0}nav li a{display:block;padding:.35rem 
 nav a[aria-current=page]{background:#dfe5fb;font-weight:600}
 .card{flex:1;min-width:0;background:#fff;padding:1.3rem 1.8rem;border-radius:8px;box-shadow:0 1px 3px #0002}
 .narrow{max-width:30rem;margin:2rem auto}
-h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem}
+h1{font-size:1.5rem;margin:.2rem 0 1rem}h2{font-size:1.15rem}h1,h2,h3,h4{overflow-wrap:anywhere}
 label{display:block;margin-top:.9rem;font-weight:600}
 input,select,textarea{width:100%;padding:.5rem;font:inherit;border:1px solid #8a93a8;border-radius:4px;background:#fff;color:inherit}
 input[type=checkbox],input[type=radio]{width:auto;margin-right:.4rem}
@@ -39,7 +39,7 @@ form.inline{display:inline-block;margin-right:.5rem}
 .mono,code{font-family:ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;font-size:.92rem}
 .copy-row{display:flex;gap:.4rem}.copy-row button{margin:0}
 table{border-collapse:collapse;width:100%;margin-top:1rem}
-th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top}td.mono,td .mono{word-break:break-all}td.nowrap{white-space:nowrap;word-break:normal}
+th,td{text-align:left;padding:.45rem .5rem;border-bottom:1px solid #dde1ea;vertical-align:top}td{overflow-wrap:anywhere}caption{text-align:left}td.mono,td .mono{word-break:break-all}td.nowrap{white-space:nowrap;word-break:normal}
 th{font-size:.85rem;color:#4a5368;text-transform:uppercase;letter-spacing:.03em}
 .table-wrap{overflow-x:auto}.table-wrap table{min-width:40rem}
 dl.facts{display:grid;grid-template-columns:max-content 1fr;gap:.3rem 1rem}dl.facts dt{font-weight:600}dl.facts dd{margin:0;overflow-wrap:anywhere}
@@ -52,6 +52,9 @@ dialog{position:static;border:2px solid #2a45b8;border-radius:8px;padding:1rem 1
 @media (max-width:720px){.shell{flex-direction:column;align-items:stretch;padding:0 .5rem}nav[aria-label=Console]{flex:none;width:100%}
 nav ul{display:flex;flex-wrap:wrap;gap:.2rem}.card{padding:1rem}.narrow{margin:1rem .5rem}}
 `;
+
+/** The tab icon: the brand's initial on its colour (also spares browsers a /favicon.ico 404). */
+export const FAVICON = `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 32 32"><rect width="32" height="32" rx="6" fill="#1d2433"/><text x="16" y="23" font-family="system-ui,sans-serif" font-size="20" font-weight="700" fill="#fff" text-anchor="middle">T</text></svg>`;
 
 /** Copy buttons are hidden until this script runs; without it the values stay selectable text. */
 export const CONSOLE_SCRIPT = `

@@ -66,7 +66,8 @@ export function sendPage(reply: FastifyReply, html: string, status = 200): Fasti
  * A console form body: flat fields of strings (a repeated field, such as a checkbox group, is a
  * list of strings). Anything else (JSON objects, nested values) is a 400 page, never a 500.
  */
-const FormValue = Type.Union([Type.String({ maxLength: 4096 }), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 20 })]);
+// Values are bounded by the body limit; each field's own rule (e.g. a password's 128 characters) answers on the form.
+const FormValue = Type.Union([Type.String(), Type.Array(Type.String({ maxLength: 256 }), { maxItems: 20 })]);
 export const FormBody = Type.Record(Type.String({ maxLength: 64 }), FormValue);
 export type Form = Record<string, string | string[] | undefined>;
 

@@ -1,5 +1,6 @@
 import type { ComponentChildren, VNode } from 'preact';
 import { renderToString } from 'preact-render-to-string';
+import { hasRole, type Role } from '../core/roles.ts';
 
 /**
  * The console's shared layout and components. Pages are server-rendered by preact, which escapes
@@ -30,6 +31,7 @@ function Head(props: { title: string; script?: boolean }) {
       <meta name="viewport" content="width=device-width, initial-scale=1" />
       <title>{`${props.title} · Tessera`}</title>
       <link rel="stylesheet" href="/assets/tessera.css" />
+      <link rel="icon" href="/assets/favicon.svg" type="image/svg+xml" />
       {props.script ? <script src="/assets/console.js" defer /> : null}
     </head>
   );
@@ -50,11 +52,15 @@ export function PublicLayout(props: { title: string; children: ComponentChildren
   );
 }
 
-const NAV: Array<{ href: string; label: string; group: string }> = [
+/** The navigation; an entry with a `role` is shown only to members holding it (the page checks it again). */
+const NAV: Array<{ href: string; label: string; group: string; role?: Role }> = [
   { href: '/console/service-principals', label: 'Service Principals', group: 'Access Management' },
   { href: '/console/agent-principals', label: 'Agent Principals', group: 'Access Management' },
   { href: '/console/users', label: 'Users', group: 'Access Management' },
-  { href: '/console/audit', label: 'Audit log', group: 'Tenant' },
+  { href: '/console/developer', label: 'Developer Platform', group: 'Developer Platform' },
+  { href: '/console/authorized-apps', label: 'Authorized Apps', group: 'Tenant' },
+  { href: '/console/audit', label: 'Audit log', group: 'Tenant', role: 'iam:tenantAdmin' },
+  { href: '/console/api-keys', label: 'API Keys', group: 'Tenant' },
   { href: '/console/api-reference', label: 'API reference', group: 'Tenant' },
 ];
 
@@ -78,7 +84,8 @@ function TenantSwitcher(props: { frame: ConsoleFrame }) {
 /** Signed-in pages: header (tenant, site, user, sign out), navigation, one main column. */
 export function ConsoleLayout(props: { frame: ConsoleFrame; title: string; children: ComponentChildren }) {
   const { frame } = props;
-  const groups = [...new Set(NAV.map((n) => n.group))];
+  const nav = NAV.filter((n) => n.role === undefined || hasRole(frame.roles, n.role));
+  const groups = [...new Set(nav.map((n) => n.group))];
   return (
     <html lang="en">
       <Head title={props.title} script />
@@ -102,7 +109,7 @@ export function ConsoleLayout(props: { frame: ConsoleFrame; title: string; child
               <div class="group">
                 <h2>{g}</h2>
                 <ul>
-                  {NAV.filter((n) => n.group === g).map((n) => (
+                  {nav.filter((n) => n.group === g).map((n) => (
                     <li>
                       <a href={n.href} aria-current={frame.path.startsWith(n.href) ? 'page' : undefined}>{n.label}</a>
                     </li>

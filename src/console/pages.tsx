@@ -1,10 +1,11 @@
 import { ConsoleLayout, PublicLayout, render, type ConsoleFrame } from './layout.tsx';
 
 /** Sign-in, password change, the console's landing page and error pages. */
-export function renderLoginPage(opts: { csrf: string; next: string; error?: string; email?: string }): string {
+export function renderLoginPage(opts: { csrf: string; next: string; error?: string; email?: string; notice?: string }): string {
   return render(
     <PublicLayout title="Sign in">
       <h1>Sign in</h1>
+      {opts.notice && !opts.error ? <p class="notice" role="status">{opts.notice}</p> : null}
       {opts.error ? <p class="error" role="alert">{opts.error}</p> : null}
       <form method="post" action="/login">
         <input type="hidden" name="csrf" value={opts.csrf} />

@@ -151,7 +151,7 @@ export async function principalPages(app: FastifyInstance): Promise<void> {
       }
       const r = await t.principals.rotate(c.tenantId, k.type, p.id, period, c.actor);
       reply.header('cache-control', 'no-store');
-      const secret = { tenantId: c.tenantId, tokenUrl: tokenUrl(c.tenantId), clientId: p.id, clientSecret: r.clientSecret, ...(period === 'P0D' ? {} : { rotatedSecretExpiresAt: r.rotatedSecretExpiresAt }) };
+      const secret = { tenantId: c.tenantId, tokenUrl: tokenUrl(c.tenantId), clientId: p.id, clientSecret: r.clientSecret, ...(period === 'P0D' ? { previousEnded: true } : { rotatedSecretExpiresAt: r.rotatedSecretExpiresAt }) };
       return sendPage(reply, renderSecretDialog(c.frame, k, { heading: `New secret for ${p.displayName}`, secret, name: p.displayName }));
     });
 

@@ -134,6 +134,8 @@ export interface ShownSecret {
   clientSecret: string;
   /** After a rotation: until when the previous secret still works. */
   rotatedSecretExpiresAt?: string;
+  /** After a rotation with P0D: the previous secret (and its tokens) ended at once. */
+  previousEnded?: boolean;
 }
 
 const dataUrl = (type: string, text: string) => `data:${type};charset=utf-8,${encodeURIComponent(text)}`;
@@ -156,6 +158,7 @@ export function renderSecretDialog(frame: ConsoleFrame, k: PrincipalKind, opts: 
           Copy or download the secret now: it is shown only once. When you leave this page it is gone; only rotation gives a new one.
         </p>
         {s.rotatedSecretExpiresAt ? <p>The previous secret keeps working until {formatTime(s.rotatedSecretExpiresAt)}.</p> : null}
+        {s.previousEnded ? <p>The previous secret stopped working, and every token minted with it is refused.</p> : null}
         <CopyField id="tenant-id" label="Tenant ID" value={s.tenantId} />
         <CopyField id="token-url" label="Token URL" value={s.tokenUrl} />
         <CopyField id="client-id" label="Client ID" value={s.clientId} />

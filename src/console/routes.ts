@@ -7,6 +7,9 @@ import { principalPages } from './principal-routes.ts';
 import { auditPages } from './audit-routes.ts';
 import { apiReferencePages } from './api-reference-routes.ts';
 import { userPages } from './user-routes.ts';
+import { apiKeyPages } from './api-key-routes.ts';
+import { developerPages } from './developer-routes.ts';
+import { installationPages } from './installation-routes.ts';
 
 /** The console: landing page, tenant switcher, and each section's pages. */
 export async function consoleRoutes(app: FastifyInstance): Promise<void> {
@@ -33,4 +36,7 @@ export async function consoleRoutes(app: FastifyInstance): Promise<void> {
   await app.register(auditPages);
   await app.register(apiReferencePages);
   await app.register(userPages);
+  await app.register(apiKeyPages);
+  await app.register(developerPages);
+  await app.register(installationPages);
 }

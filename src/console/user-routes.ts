@@ -4,7 +4,7 @@ import { ProblemError } from '../core/errors.ts';
 import { UserCreateRequest } from '../http/routes/users.ts';
 import { redirect } from '../http/session-auth.ts';
 import { consoleRequest, field, formRoute, pageRoute, queryValue, sendPage, type ConsoleRequest, type Form } from './http.ts';
-import { renderAddUserForm, renderRemovePage, renderUserAdded, renderUserDetail, renderUserList, type UserForm } from './users.tsx';
+import { renderAddUserForm, renderOneTimePassword, renderRemovePage, renderUserAdded, renderUserDetail, renderUserList, type UserForm } from './users.tsx';
 
 const BASE = '/console/users';
 const PAGE_SIZE = 25;
@@ -110,6 +110,16 @@ export async function userPages(app: FastifyInstance): Promise<void> {
       return sendPage(reply, await detail(c, userId, { error: refused.detail }), refused.status);
     });
   }
+
+  app.post<{ Params: Params; Body: Form }>(`${BASE}/:userId/one-time-password`, formRoute, async (request, reply) => {
+    const c = await consoleRequest(t, request, reply);
+    if (!c) return reply;
+    const { userId } = request.params;
+    const r = await attempt(() => t.users.resetOneTimePassword(c.tenantId, userId, c.actor));
+    if (r.refused) return sendPage(reply, await detail(c, userId, { error: r.refused.detail }), r.refused.status);
+    reply.header('cache-control', 'no-store');
+    return sendPage(reply, renderOneTimePassword(c.frame, r.done));
+  });
 
   app.get<{ Params: Params }>(`${BASE}/:userId/remove`, pageRoute, async (request, reply) => {
     const c = await consoleRequest(t, request, reply, 'iam:tenantAdmin');

@@ -112,6 +112,23 @@ export function renderUserAdded(frame: ConsoleFrame, added: { userId: string; em
   );
 }
 
+/** A new one-time password for a member who lost the first one, shown this once. */
+export function renderOneTimePassword(frame: ConsoleFrame, r: { userId: string; email: string; password: string }): string {
+  const heading = `New one-time password for ${r.email}`;
+  return render(
+    <ConsoleLayout frame={frame} title={heading}>
+      <dialog open aria-labelledby="otp-title" aria-describedby="otp-warning">
+        <h1 id="otp-title">{heading}</h1>
+        <p id="otp-warning" class="warning">
+          Give it to the user over a safe channel now: it is shown only once. The previous one-time password no longer works.
+        </p>
+        <CopyField id="one-time-password" label="One-time password" value={r.password} />
+        <p><a href={`${BASE}/${r.userId}`}>{`Done: go to ${r.email}`}</a></p>
+      </dialog>
+    </ConsoleLayout>,
+  );
+}
+
 export function renderUserDetail(frame: ConsoleFrame, opts: {
   user: UserView; canWrite: boolean; self: boolean; notice?: string | undefined; error?: string | undefined; roleError?: string | undefined; role?: string | undefined;
 }): string {
@@ -128,6 +145,7 @@ export function renderUserDetail(frame: ConsoleFrame, opts: {
         <dt>User ID</dt><dd class="mono">{user.userId}</dd>
         <dt>Role</dt><dd>{roleText(user.role)}</dd>
         <dt>Status</dt><dd>{user.disabled ? 'Disabled: cannot sign in to this tenant' : 'Active'}</dd>
+        <dt>Password</dt><dd>{user.passwordPending ? 'One-time password not used yet' : 'Chosen by the user'}</dd>
         <dt>Added</dt><dd>{formatTime(user.createdAt)}</dd>
       </dl>
       {opts.self ? <p class="muted">This is you. Another tenant admin must change your role or your access.</p> : null}
@@ -150,6 +168,13 @@ export function renderUserDetail(frame: ConsoleFrame, opts: {
               : <ActionButton action={`${here}/disable`} csrf={frame.csrf} label="Disable" />}
             <LinkButton href={`${here}/remove`} label="Remove from tenant" danger />
           </div>
+          {user.passwordPending && !opts.self ? (
+            <>
+              <h2>One-time password</h2>
+              <p>If the first one-time password was lost before the user signed in, issue a new one; the old one stops working.</p>
+              <ActionButton action={`${here}/one-time-password`} csrf={frame.csrf} label="New one-time password" />
+            </>
+          ) : null}
         </>
       ) : (
         <p class="muted">You can view users; changing them needs the Tenant Admin role.</p>

@@ -58,6 +58,7 @@ const LISTED: { [A in AuditAction]: true } = {
   'user.disabled': true,
   'user.enabled': true,
   'user.removed': true,
+  'user.password_reset': true,
   'session.signed_in': true,
   'session.sign_in_failed': true,
   'session.signed_out': true,

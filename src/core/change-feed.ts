@@ -5,7 +5,7 @@ import type { RevocationState } from './tokens/revocation-state.ts';
 import type { ChangeRecord, ChangeStore, Stores } from '../storage/types.ts';
 
 /** Kinds of change other nodes must hear about; `key` says which object changed. */
-export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user';
+export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user' | 'api_key';
 
 export type ChangeHandler = (change: ChangeRecord) => void | Promise<void>;
 

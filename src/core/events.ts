@@ -16,6 +16,7 @@ export type AuditAction =
   | 'user.disabled'
   | 'user.enabled'
   | 'user.removed'
+  | 'user.password_reset'
   | 'session.signed_in'
   | 'session.sign_in_failed'
   | 'session.signed_out'

@@ -16,7 +16,7 @@ export interface SessionContext {
 
 export type SignInResult =
   | { ok: true; sessionId: string; user: UserRecord }
-  | { ok: false };
+  | { ok: false; disabled?: true };
 
 /**
  * Console sessions: opaque 256-bit ids kept server-side as keyed hashes, idle and absolute
@@ -68,10 +68,17 @@ export class SessionService {
     const memberships = user ? await storage.users.listMemberships(user.id) : [];
     const membership = memberships.find((m) => m.disabledAt === null);
     if (!user || !valid || user.disabledAt !== null || !membership) {
+      // Shown to the account's tenant (a disabled member's too); the account is the target, the
+      // actor stays anonymous: nobody proved who they are.
+      const tenantId = (membership ?? memberships[0])?.tenantId ?? null;
       await storage.transaction((tx) =>
-        audit.record(tx, { action: 'session.sign_in_failed', tenantId: membership?.tenantId ?? null, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure', details: { email } }),
+        audit.record(tx, {
+          action: 'session.sign_in_failed', tenantId, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure',
+          ...(user ? { target: { type: 'user', id: user.id } } : {}), details: { email },
+        }),
       );
-      return { ok: false };
+      // Only someone who knows the password learns that the access was disabled.
+      return { ok: false, ...(user && valid ? { disabled: true } : {}) };
     }
     perAccount.forgive(email);
     perIp.forgive(ip);

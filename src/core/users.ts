@@ -28,7 +28,7 @@ export function checkUserRole(role: string): UserRole {
 const roleOf = (roles: string[]): string => USER_ROLES.find((r) => roles.includes(r)) ?? roles[0] ?? '';
 
 export function userView(user: UserRecord, m: MembershipRecord) {
-  return { userId: user.id, email: user.email, role: roleOf(m.roles), disabled: m.disabledAt !== null, createdAt: new Date(m.createdAt).toISOString() };
+  return { userId: user.id, email: user.email, role: roleOf(m.roles), disabled: m.disabledAt !== null, passwordPending: user.mustChangePassword, createdAt: new Date(m.createdAt).toISOString() };
 }
 export type UserView = ReturnType<typeof userView>;
 
@@ -216,6 +216,22 @@ export class UserService {
         next = { ...next, disabledAt: null };
       }
       return { result: userView(user, next), events, ...(afterCommit ? { afterCommit } : {}) };
+    });
+  }
+
+  /**
+   * Issues a new one-time password for a member who has not yet chosen their own (the first one was
+   * lost before use). Their sessions end; once they chose a password, only they can change it (409),
+   * so no tenant admin can take over an account that other tenants may share.
+   */
+  resetOneTimePassword(tenantId: string, userId: string, actor: Actor): Promise<{ userId: string; email: string; password: string }> {
+    return this.change(tenantId, userId, actor, async (tx, target, now) => {
+      if (isSelf(actor, userId)) throw forbidden('You cannot reset your own password here; use Change password.');
+      if (!target.user.mustChangePassword) throw conflict(`${target.user.email} has chosen their own password; only they can change it.`);
+      const password = generatePassword();
+      await tx.users.setPassword(userId, await hashPassword(password), true, now);
+      await tx.sessions.deleteForUser(userId);
+      return { result: { userId, email: target.user.email, password }, events: [{ action: 'user.password_reset', details: { email: target.user.email } }] };
     });
   }
 

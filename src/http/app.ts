@@ -21,10 +21,15 @@ import { authorizeRoutes } from './routes/authorize.ts';
 import { principalRoutes } from './routes/principals.ts';
 import { userRoutes } from './routes/users.ts';
 import { appRoutes } from './routes/apps.ts';
+import { installationRoutes } from './routes/installations.ts';
 import { auditRoutes } from './routes/audit.ts';
 import { consoleRoutes } from '../console/routes.ts';
-import { monitorRoutes } from '../resource/monitors.ts';
-import { ingestRoutes } from '../resource/ingest.ts';
+import { monitorRoutes } from '../api/monitors.ts';
+import { ingestRoutes } from '../api/ingest.ts';
+import { apiKeyRoutes } from './routes/api-keys.ts';
+import { marketplaceRoutes } from '../api/marketplace.ts';
+import { seriesRoutes } from '../api/series.ts';
+import { queryRoutes } from '../api/query.ts';
 
 /** Query parameters whose values may be logged; every other value is redacted (IN-5). */
 const LOGGABLE_QUERY = new Set(['max', 'cursor', 'next', 'client_id', 'response_type', 'scope', 'redirect_uri', 'grant_type', 'token_type_hint']);
@@ -105,6 +110,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
         securitySchemes: {
           session: { type: 'apiKey', in: 'cookie', name: sessionCookieName(t), description: 'Console session (sign in at /login); unsafe methods also need the X-CSRF-Token header' },
           bearer: { type: 'http', scheme: 'bearer', bearerFormat: 'JWT', description: 'An access token of a tenant realm (RFC 9068)' },
+          apiKey: { type: 'apiKey', in: 'header', name: 'DD-API-KEY', description: 'A tenant API key (tak_…), for data submission; only in this header' },
           clientSecretBasic: { type: 'http', scheme: 'basic', description: 'client_secret_basic: client ID and secret (RFC 6749 §2.3.1); client_secret_post principals send client_id and client_secret in the body instead' },
         },
       },
@@ -127,11 +133,16 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     await consoleScope.register(principalRoutes);
     await consoleScope.register(userRoutes);
     await consoleScope.register(appRoutes);
+    await consoleScope.register(installationRoutes);
     await consoleScope.register(auditRoutes);
+    await consoleScope.register(apiKeyRoutes);
     await consoleScope.register(consoleRoutes);
   });
   await app.register(monitorRoutes);
   await app.register(ingestRoutes);
+  await app.register(marketplaceRoutes);
+  await app.register(seriesRoutes);
+  await app.register(queryRoutes);
   await app.ready();
   return app;
 }

@@ -114,7 +114,8 @@ export interface ApiKeyRecord {
   hash: string;
   /** The last four characters, shown in lists. */
   last4: string;
-  createdByType: 'user' | 'client';
+  /** A tenant user, an integration client (api_keys_write), or the site operator (CLI). */
+  createdByType: 'user' | 'client' | 'system';
   createdById: string;
   /** The integration client that minted it through api_keys_write (one per tenant and client). */
   clientId: string | null;
@@ -229,4 +230,6 @@ export interface AppInstallationStore {
   find(tenantId: string, appId: string): Promise<AppInstallationRecord | undefined>;
   /** Inserts or replaces the tenant's switch for the app. */
   put(r: AppInstallationRecord): Promise<void>;
+  /** Every switch of a tenant (Authorized Apps lists the disabled ones), ordered by appId. */
+  listByTenant(tenantId: string): Promise<AppInstallationRecord[]>;
 }

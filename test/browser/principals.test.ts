@@ -181,6 +181,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     await page.waitForLoadState('load');
     const second = await readSecretDialog(page);
     assert.equal((await page.getByRole('dialog').textContent())?.includes('previous secret keeps working'), false);
+    assert.match((await page.getByRole('dialog').textContent()) ?? '', /The previous secret stopped working, and every token minted with it is refused\./);
     assert.deepEqual(await token(first, 'post'), { status: 401, body: INVALID_CLIENT }, 'P0D ends the old secret at once');
     assert.equal((await token(second, 'post')).status, 200);
 

@@ -59,8 +59,10 @@ for (const engine of engines()) {
       assert.equal(new URL(page.url()).pathname, '/console');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL((u) => u.pathname === '/login');
+      assert.equal(await page.getByRole('status').textContent(), 'You are signed out.');
       await page.goto(s.url + '/console');
       assert.equal(new URL(page.url()).pathname, '/login');
+      assert.equal(await page.getByRole('status').textContent(), 'Sign in to continue.');
       // The one-time password was single use; the new one works.
       await signInWithForm(page, s.url, s.demo!.adminEmail, s.demo!.adminPassword);
       assert.equal(await page.getByRole('alert').textContent(), 'Incorrect email or password.');

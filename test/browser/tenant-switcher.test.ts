@@ -68,7 +68,7 @@ describe('tenant switcher and narrow screens in Chromium', () => {
     await page.getByLabel('Password').fill(PASSWORD);
     await page.getByRole('button', { name: 'Sign in' }).click();
     await page.waitForURL((u) => u.pathname === '/console');
-    for (const path of ['/console', '/console/service-principals', '/console/service-principals/new', '/console/agent-principals']) {
+    for (const path of ['/console', '/console/service-principals', '/console/service-principals/new', '/console/agent-principals', '/console/users', '/console/audit', '/console/api-reference']) {
       await page.goto(s.url + path);
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
       assert.ok(overflow <= 0, `${path} scrolls sideways by ${overflow}px`);

@@ -91,7 +91,7 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await dev.page.goto(s.url + '/console/agent-principals');
     assert.equal(path(dev.page), '/login');
     await signInWithForm(dev.page, s.url, 'dev@demo.test', DEV_PASSWORD);
-    assert.equal(await dev.page.getByRole('alert').textContent(), 'Incorrect email or password.');
+    assert.equal(await dev.page.getByRole('alert').textContent(), 'Your access has been disabled; ask a tenant admin to enable it.');
 
     assert.equal((await submit(page, page.getByRole('button', { name: 'Enable' }))).status(), 303);
     assert.equal(await page.getByRole('status').textContent(), 'The user was enabled: they can sign in to this tenant again.');
@@ -110,6 +110,27 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await dev.page.reload();
     assert.equal(path(dev.page), '/login');
     assertClean(dev);
+  });
+
+  it('IN-6 a one-time password lost before first use is replaced from the user page; the new one signs in', async () => {
+    await page.goto(s.url + '/console/users/new');
+    await page.getByLabel('Email').fill('forgetful@demo.test');
+    await submit(page, page.getByRole('button', { name: 'Add user' }));
+    const lost = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    await page.getByRole('link', { name: 'Done: go to forgetful@demo.test' }).click();
+    await page.waitForLoadState('load');
+    assert.equal(await fact(page, 'Password'), 'One-time password not used yet');
+    const response = await submit(page, page.getByRole('button', { name: 'New one-time password' }));
+    assert.equal(response.headers()['cache-control'], 'no-store');
+    const fresh = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    assert.notEqual(fresh, lost);
+    await assertAccessible(page, 'the new one-time password');
+    const other = await openPage(browser);
+    await signInWithForm(other.page, s.url, 'forgetful@demo.test', lost);
+    assert.equal(await other.page.getByRole('alert').textContent(), 'Incorrect email or password.');
+    await signInWithForm(other.page, s.url, 'forgetful@demo.test', fresh);
+    assert.equal(path(other.page), '/account/password');
+    await other.context.close();
   });
 
   it('MG-3 the admin cannot demote themselves: the page says why and nothing changes', async () => {

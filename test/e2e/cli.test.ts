@@ -252,3 +252,41 @@ for (const engine of engines()) describe(`tessera app and client commands (${eng
     }
   });
 });
+
+for (const engine of engines()) describe(`tessera apikey commands (${engine})`, () => {
+  let dir: string;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  const run = async (...args: string[]) => (await exec(process.execPath, ['bin/tessera.js', ...args], { env })).stdout;
+  const json = async (...args: string[]) => JSON.parse(await run(...args, '--json')) as any;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-keys-'));
+    db = await freshDatabaseUrl(engine);
+    env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url });
+  });
+  after(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('CA-4 creates an API key (shown once), lists it by its last four characters and revokes it', async () => {
+    await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
+    const created = await json('apikey', 'create', '--tenant', 'acme', '--name', 'collector');
+    assert.deepEqual(Object.keys(created), ['id', 'key', 'name']);
+    assert.match(created.key, /^tak_[0-9A-Za-z]{49}$/);
+    assert.equal(created.name, 'collector');
+    const listed = await run('apikey', 'list', '--tenant', 'acme', '--json');
+    assert.equal(listed.includes(created.key), false, 'lists never show the key');
+    const [view, ...rest] = JSON.parse(listed) as Array<Record<string, unknown>>;
+    assert.deepEqual([rest, { ...view, createdAt: '' }], [[], {
+      id: created.id, name: 'collector', last4: created.key.slice(-4), createdBy: { type: 'system', id: 'cli', name: 'Tessera CLI' }, createdAt: '', lastUsedAt: null, revokedAt: null,
+    }]);
+    const revoked = await json('apikey', 'revoke', created.id, '--tenant', 'acme');
+    assert.deepEqual(Object.keys(revoked), ['revoked', 'revokedAt']);
+    assert.equal(revoked.revoked, created.id);
+    const human = await run('apikey', 'list', '--tenant', 'acme');
+    assert.match(human, new RegExp(`^${created.id}\\t…${created.key.slice(-4)}\\tcollector\\tTessera CLI\\t\\S+\\tnever used\\trevoked \\S+\\n$`));
+    await assert.rejects(run('apikey', 'revoke', created.id, '--tenant', 'nobody'), (e: Failure) => e.code === 3 && e.stderr === 'tessera: No tenant named "nobody".\n');
+  });
+});

@@ -200,7 +200,7 @@ for (const engine of engines()) {
       assert.equal((await send(t, 'GET', '/console', { cookie })).status, 200);
       const out = await send(t, 'POST', '/logout', { cookie, headers: { origin: t.origin }, body: { csrf: await csrfOf(t, cookie) } });
       assert.equal(out.status, 303);
-      assert.equal(out.location, '/login');
+      assert.equal(out.location, '/login?signed_out');
       assert.deepEqual(out.setCookies, ['tessera_session=; Max-Age=0; Path=/; Expires=Thu, 01 Jan 1970 00:00:00 GMT; HttpOnly; SameSite=Lax']);
       const consolePage = await send(t, 'GET', '/console', { cookie });
       assert.deepEqual([consolePage.status, consolePage.location, consolePage.text], [303, '/login?next=%2Fconsole', '']);
@@ -495,8 +495,8 @@ for (const engine of engines()) {
             actorType: 'anonymous',
             actorId: null,
             action: 'session.sign_in_failed',
-            targetType: null,
-            targetId: null,
+            targetType: email === u.email ? 'user' : null,
+            targetId: email === u.email ? u.userId : null,
             outcome: 'failure',
             sourceIp: '127.0.0.1',
             details: { email },
@@ -508,6 +508,19 @@ for (const engine of engines()) {
       }
       const after = await listIds();
       assert.equal(after.length, before.length + 1, 'the known account\'s failure is in its tenant\'s list; the unknown one in none');
+    });
+
+    it('CS-6 a member disabled in the tenant is told so only with the right password, and the failure is in that tenant\'s audit trail', async () => {
+      const u = await user();
+      await s.tessera.users.setDisabled(tenantId, u.userId, true, SYSTEM_ACTOR);
+      const f = await loginForm(t);
+      const right = await postLogin(t, u.email, PASSWORD, { form: f });
+      assert.deepEqual([right.status, right.session], [401, undefined]);
+      assert.equal(right.text, renderLoginPage({ csrf: f.csrf, next: '/console', error: 'Your access has been disabled; ask a tenant admin to enable it.', email: u.email }));
+      const wrong = await postLogin(t, u.email, 'Wrong-Password-42', { form: f });
+      assert.equal(wrong.text, renderLoginPage({ csrf: f.csrf, next: '/console', error: BAD_CREDENTIALS, email: u.email }));
+      const events = await s.tessera.storage.audit.list({ tenantId, limit: 2, action: 'session.sign_in_failed' });
+      assert.deepEqual(events.map((e) => [e.targetId, e.details]), [[u.userId, { email: u.email }], [u.userId, { email: u.email }]]);
     });
   });
 

@@ -58,7 +58,7 @@ for (const engine of engines()) {
       assert.equal(typeof password, 'string');
       assert.deepEqual(created.json, { userId, email: 'dev@acme.test', role: 'iam:configManager', password });
       const read = await call('GET', `/api/v2/users/${userId}`);
-      assert.deepEqual([read.status, read.json], [200, { userId, email: 'dev@acme.test', role: 'iam:configManager', disabled: false, createdAt: iso() }]);
+      assert.deepEqual([read.status, read.json], [200, { userId, email: 'dev@acme.test', role: 'iam:configManager', disabled: false, passwordPending: true, createdAt: iso() }]);
       const first = await signIn(s, 'dev@acme.test', password);
       assert.equal(first.location, '/account/password?next=%2Fconsole');
       const dev = await signInFresh(s, 'dev@acme.test', password, PASSWORD);
@@ -95,13 +95,13 @@ for (const engine of engines()) {
       const bossId = (await whoami(boss)).json!.userId;
       const call = api(s, boss);
       const bossJoined = new Date((await s.tessera.storage.users.findMembership(initech.tenantId, bossId))!.createdAt).toISOString();
-      const added: Array<{ userId: string; email: string; role: string; disabled: boolean; createdAt: string }> = [];
+      const added: Array<{ userId: string; email: string; role: string; disabled: boolean; passwordPending: boolean; createdAt: string }> = [];
       for (const [email, role] of [['milton@initech.test', 'iam:observer'], ['peter@initech.test', 'iam:troubleshooter'], ['samir@other.test', 'iam:configManager']]) {
         clock.advance(1000);
         const r = await call('POST', '/api/v2/users', { email, role });
-        added.push({ userId: r.json!.userId, email: email!, role: role!, disabled: false, createdAt: iso() });
+        added.push({ userId: r.json!.userId, email: email!, role: role!, disabled: false, passwordPending: true, createdAt: iso() });
       }
-      const all = [{ userId: bossId, email: 'admin@initech.test', role: 'iam:tenantAdmin', disabled: false, createdAt: bossJoined }, ...added];
+      const all = [{ userId: bossId, email: 'admin@initech.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, createdAt: bossJoined }, ...added];
       const first = await call('GET', '/api/v2/users?max=2');
       assert.equal(first.status, 200);
       assert.deepEqual(first.json, { items: all.slice(0, 2), next: first.json!.next });
@@ -155,7 +155,7 @@ for (const engine of engines()) {
         assert.deepEqual([r.status, r.json], [400, problem(400, 'Bad Request', detail, path)], detail);
       }
       assert.equal(await count(), before + 1);
-      assert.deepEqual((await call('GET', path)).json, { userId: target, email: 'schema@acme.test', role: 'iam:observer', disabled: false, createdAt: iso() });
+      assert.deepEqual((await call('GET', path)).json, { userId: target, email: 'schema@acme.test', role: 'iam:observer', disabled: false, passwordPending: true, createdAt: iso() });
       assert.deepEqual((await eventsOf(acme.tenantId, target)).map((e) => e.action), ['user.created']);
       clock.advance(1000);
     });
@@ -197,7 +197,7 @@ for (const engine of engines()) {
         const r = await call(method, path, body);
         assert.deepEqual([r.status, r.json], [403, problem(403, 'Forbidden', detail, path)], detail);
       }
-      assert.deepEqual((await call('GET', path)).json, { userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, createdAt: (await call('GET', path)).json!.createdAt });
+      assert.deepEqual((await call('GET', path)).json, { userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, createdAt: (await call('GET', path)).json!.createdAt });
       assert.equal((await whoami(admin)).status, 200);
       // The second admin may change the first one (and back): the rule is about oneself only.
       const demoted = await api(s, second.session)('PATCH', path, { role: 'iam:observer' });
@@ -251,7 +251,7 @@ for (const engine of engines()) {
       assert.equal((await api(s, dana.session)('POST', '/administration/v1beta/clients/agents', agent)).status, 201);
       const changed = await api(s, admin)('PATCH', `/api/v2/users/${dana.userId}`, { role: 'iam:observer' });
       assert.equal(changed.status, 200);
-      assert.deepEqual(changed.json, { userId: dana.userId, email: 'dana@acme.test', role: 'iam:observer', disabled: false, createdAt: changed.json!.createdAt });
+      assert.deepEqual(changed.json, { userId: dana.userId, email: 'dana@acme.test', role: 'iam:observer', disabled: false, passwordPending: false, createdAt: changed.json!.createdAt });
       const refused = await api(s, dana.session)('POST', '/administration/v1beta/clients/agents', agent);
       assert.deepEqual([refused.status, refused.json!.detail], [403, 'This needs the iam:configManager role.']);
       assert.deepEqual((await whoami(dana.session)).json!.roles, ['iam:observer']);
@@ -283,7 +283,7 @@ for (const engine of engines()) {
 
       const path = `/api/v2/users/${userId}`;
       const disabled = await api(s, admin)('PATCH', path, { disabled: true });
-      assert.deepEqual([disabled.status, disabled.json], [200, { userId, email, role: 'iam:troubleshooter', disabled: true, createdAt: disabled.json!.createdAt }]);
+      assert.deepEqual([disabled.status, disabled.json], [200, { userId, email, role: 'iam:troubleshooter', disabled: true, passwordPending: false, createdAt: disabled.json!.createdAt }]);
       const gone = await whoami(inAcme);
       assert.deepEqual([gone.status, gone.json!.detail], [401, 'Sign in first.']);
       assert.equal((await api(s, inAcme)('GET', '/api/v2/users')).status, 401);
@@ -362,6 +362,30 @@ for (const engine of engines()) {
       }
       assert.deepEqual(Object.keys(doc.paths['/api/v2/users/{userId}']!.patch.responses).sort(), ['200', '400', '401', '403', '404', '409', '413', '415', '500']);
       assert.equal(doc.paths['/api/v2/users']!.post.requestBody.content['application/json'].schema.additionalProperties, false);
+    });
+
+    it('IN-6 a lost one-time password is replaced once more until the user chose their own; then 409; observers 403; foreign ids 404', async () => {
+      const call = api(s, admin);
+      const added = await call('POST', '/api/v2/users', { email: 'lost@acme.test', role: 'iam:observer' });
+      const { userId } = added.json!;
+      const path = `/api/v2/users/${userId}/one-time-password`;
+      assert.deepEqual([(await api(s, observer)('POST', path)).status], [403]);
+      const fresh = await call('POST', path);
+      assert.equal(fresh.status, 200);
+      assert.deepEqual(fresh.json, { userId, email: 'lost@acme.test', password: fresh.json!.password });
+      assert.notEqual(fresh.json!.password, added.json!.password);
+      assert.equal((await signIn(s, 'lost@acme.test', added.json!.password)).status, 401, 'the first one-time password is gone');
+      await signInFresh(s, 'lost@acme.test', fresh.json!.password, PASSWORD);
+      const again = await call('POST', path);
+      assert.deepEqual([again.status, again.json], [409, problem(409, 'Conflict', 'lost@acme.test has chosen their own password; only they can change it.', path)]);
+      const foreign = await api(s, otherAdmin)('POST', path);
+      assert.deepEqual([foreign.status, foreign.json!.detail], [404, (await api(s, otherAdmin)('GET', `/api/v2/users/${userId}`)).json!.detail]);
+      assert.deepEqual((await eventsOf(acme.tenantId, userId)).map((e) => [e.action, e.details]), [
+        ['user.created', { email: 'lost@acme.test', role: 'iam:observer', newAccount: true }],
+        ['user.password_reset', { email: 'lost@acme.test' }],
+        ['session.sign_in_failed', { email: 'lost@acme.test' }],
+        ['user.password_changed', {}],
+      ]);
     });
   });
 }

@@ -369,7 +369,7 @@ for (const database of await testDatabases()) {
       assert.deepEqual(back, many);
     });
 
-    it('app installations: put inserts, put again replaces, find per (tenant, app)', async () => {
+    it('app installations: put inserts, put again replaces, find per (tenant, app), listByTenant by appId', async () => {
       assert.equal(await s.appInstallations.find('t1', 'app-1'), undefined);
       const disabled = { tenantId: 't1', appId: 'app-1', disabledAt: T0 + 1, updatedAt: T0 + 1 };
       await s.appInstallations.put(disabled);
@@ -380,6 +380,9 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.appInstallations.find('t1', 'app-1'), enabled);
       assert.deepEqual(await s.appInstallations.find('t2', 'app-1'), { tenantId: 't2', appId: 'app-1', disabledAt: null, updatedAt: T0 });
       assert.equal(await s.appInstallations.find('t1', 'app-2'), undefined);
+      await s.appInstallations.put({ tenantId: 't1', appId: 'ap-b', disabledAt: T0, updatedAt: T0 });
+      assert.deepEqual(await s.appInstallations.listByTenant('t1'), [{ tenantId: 't1', appId: 'ap-b', disabledAt: T0, updatedAt: T0 }, enabled]);
+      assert.deepEqual(await s.appInstallations.listByTenant('nobody'), []);
     });
 
     it('transaction: a throw inside leaves none of these rows; a ConflictError caught inside does not spoil it', async () => {

@@ -10,7 +10,7 @@ const Name = Type.String({ minLength: 1, maxLength: MAX_NAME_LENGTH });
 const Description = Type.String({ maxLength: MAX_DESCRIPTION_LENGTH });
 const Iso = Type.String({ format: 'date-time' });
 
-const AppRequest = Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false, title: 'AppRequest' });
+export const AppRequest = Type.Object({ name: Name, description: Type.Optional(Description) }, { additionalProperties: false, title: 'AppRequest' });
 const AppPatchRequest = Type.Object(
   {
     name: Type.Optional(Name),
@@ -34,7 +34,7 @@ const App = Type.Object(
 const AppList = Type.Object({ items: Type.Array(App) }, { additionalProperties: false, title: 'AppList' });
 
 const Uri = Type.String({ maxLength: MAX_URI_LENGTH });
-const ClientRequest = Type.Object(
+export const ClientRequest = Type.Object(
   {
     name: Name,
     description: Type.Optional(Description),

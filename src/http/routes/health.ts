@@ -1,6 +1,6 @@
 import type { FastifyInstance } from 'fastify';
 import { Type } from '@sinclair/typebox';
-import { CONSOLE_SCRIPT, STYLESHEET } from '../../console/assets.ts';
+import { CONSOLE_SCRIPT, FAVICON, STYLESHEET } from '../../console/assets.ts';
 import { jsonResponse } from '../openapi.ts';
 
 const status = (...values: string[]) => Type.Object({ status: Type.Union(values.map((v) => Type.Literal(v))) }, { additionalProperties: false });
@@ -27,6 +27,9 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
   });
   app.get('/assets/tessera.css', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/css; charset=utf-8').header('cache-control', 'public, max-age=3600').send(STYLESHEET),
+  );
+  app.get('/assets/favicon.svg', { schema: { hide: true } }, async (_request, reply) =>
+    reply.type('image/svg+xml; charset=utf-8').header('cache-control', 'public, max-age=86400').send(FAVICON),
   );
   app.get('/assets/console.js', { schema: { hide: true } }, async (_request, reply) =>
     reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(CONSOLE_SCRIPT),

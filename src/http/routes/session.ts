@@ -25,12 +25,13 @@ const LOGIN_CSRF_KEY = randomBytes(32);
 export async function sessionRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
 
-  app.get<{ Querystring: { next?: string } }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
+  app.get<{ Querystring: { next?: string; signed_out?: string } }>('/login', { config: html, schema: { hide: true } }, async (request, reply) => {
     const loginCsrf = randomToken(128);
     reply.setCookie(loginCookieName(t), loginCsrf, cookieOptions(t, 3600));
     const next = safeNext(request.query.next);
     await admitNextRedirect(t, reply, next);
-    return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next }));
+    const notice = request.query.signed_out !== undefined ? 'You are signed out.' : request.query.next !== undefined ? 'Sign in to continue.' : undefined;
+    return reply.type('text/html; charset=utf-8').send(renderLoginPage({ csrf: loginCsrf, next, ...(notice ? { notice } : {}) }));
   });
 
   app.post<{ Body: Form }>('/login', formRoute, async (request, reply) => {
@@ -45,7 +46,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email }));
     try {
       const result = await t.sessions.signIn(body.email, body.password, request.ip);
-      if (!result.ok) return retry(401, 'Incorrect email or password.');
+      if (!result.ok) return retry(401, result.disabled ? 'Your access has been disabled; ask a tenant admin to enable it.' : 'Incorrect email or password.');
       const old = request.cookies[sessionCookieName(t)];
       if (old) await t.sessions.signOut(old, request.ip);
       reply.clearCookie(loginCookieName(t), cookieOptions(t));
@@ -68,7 +69,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       await t.sessions.signOut(current.sessionId, request.ip);
     }
     reply.clearCookie(sessionCookieName(t), cookieOptions(t));
-    return redirect(reply, '/login');
+    return redirect(reply, '/login?signed_out');
   });
 
   app.get<{ Querystring: { next?: string } }>('/account/password', { config: html, schema: { hide: true } }, async (request, reply) => {

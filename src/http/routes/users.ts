@@ -29,6 +29,7 @@ const User = Type.Object(
     email: Type.String(),
     role: Type.String(),
     disabled: Type.Boolean({ description: 'Disabled in this tenant (other tenants are unaffected).' }),
+    passwordPending: Type.Boolean({ description: 'The user has not yet replaced their one-time password.' }),
     createdAt: Type.String({ format: 'date-time', description: 'When the user was added to this tenant.' }),
   },
   { additionalProperties: false, title: 'User' },
@@ -111,6 +112,22 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
   }, async (request) => {
     const member = await requireMember(t, request);
     return t.users.update(member.tenantId, request.params.userId, request.body, member.actor);
+  });
+
+  app.post<{ Params: Static<typeof IdParams> }>(`${base}/:userId/one-time-password`, {
+    config,
+    schema: {
+      operationId: 'resetUserOneTimePassword',
+      summary: 'Issue a new one-time password for a user who has not chosen their own yet (tenant admins); shown only here',
+      tags, security, params: IdParams,
+      response: {
+        200: jsonResponse('The new one-time password.', Type.Object({ userId: Type.String(), email: Type.String(), password: Type.String() }, { additionalProperties: false, title: 'OneTimePassword' })),
+        ...problemResponses(400, 401, 403, 404, 409),
+      },
+    },
+  }, async (request) => {
+    const member = await requireMember(t, request);
+    return t.users.resetOneTimePassword(member.tenantId, request.params.userId, member.actor);
   });
 
   app.delete<{ Params: Static<typeof IdParams> }>(`${base}/:userId`, {

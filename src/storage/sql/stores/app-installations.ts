@@ -25,4 +25,9 @@ export class SqlAppInstallationStore implements AppInstallationStore {
       .onConflict((oc) => oc.columns(['tenant_id', 'app_id']).doUpdateSet({ disabled_at: r.disabledAt, updated_at: r.updatedAt }))
       .execute();
   }
+
+  async listByTenant(tenantId: string): Promise<AppInstallationRecord[]> {
+    const rows = await this.db.selectFrom('app_installations').selectAll().where('tenant_id', '=', tenantId).orderBy('app_id').execute();
+    return rows.map(toRecord);
+  }
 }

@@ -1,9 +1,11 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { ProblemError } from '../core/errors.ts';
 import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
+import { datadogErrorResponses, type ErrorStatus } from '../http/openapi.ts';
 import { addressedTenant } from '../http/tenant-host.ts';
 import type { Tessera } from '../main.ts';
-import { bearerChallenge } from './authenticator.ts';
+import type { ApiKeyRecord } from '../storage/types.ts';
+import { bearerChallenge } from '../resource/authenticator.ts';
 
 /**
  * The guard of a built-in API route: the bearer token must carry `scope` and, when the request
@@ -35,4 +37,35 @@ export function scopeGuard(t: Tessera, scope: string) {
     onRequest: async (request: FastifyRequest, reply: FastifyReply) => void callers.set(request, await requireScope(t, request, reply, scope)),
     claims: (request: FastifyRequest): AccessTokenClaims => callers.get(request)!,
   };
+}
+
+/**
+ * The hook that decides the `DD-API-KEY` header (`onRequest`, before any body is read; `preHandler` behind a per-IP limit): a
+ * live key of this site, and — when the request names a tenant by its vanity host — a key of that
+ * tenant (MT-3). Any failure is Datadog's 403 `{"errors":["Forbidden"]}`, with no challenge: API
+ * keys are not bearer credentials and are read from no other header, query or cookie (TK-3).
+ */
+export function apiKeyGuard(t: Tessera) {
+  const keys = new WeakMap<FastifyRequest, ApiKeyRecord>();
+  return {
+    check: async (request: FastifyRequest) => {
+      const presented = request.headers['dd-api-key'];
+      const key = typeof presented === 'string' ? await t.apiKeys.verify(presented) : undefined;
+      const addressed = key === undefined ? undefined : await addressedTenant(t, request);
+      const here = addressed !== undefined && (addressed.kind === 'none' || (addressed.kind === 'tenant' && addressed.tenant.id === key!.tenantId));
+      if (!here) {
+        request.log.info({ reason: key === undefined ? 'api_key' : 'tenant' }, 'API key refused');
+        throw new ProblemError(403, 'Forbidden', 'Forbidden');
+      }
+      keys.set(request, key!);
+    },
+    key: (request: FastifyRequest): ApiKeyRecord => keys.get(request)!,
+  };
+}
+
+/** The documented failures of an API-key route: Datadog's envelope, and no challenge on its 403. */
+export function apiKeyErrorResponses(...statuses: ErrorStatus[]) {
+  const responses = datadogErrorResponses(...statuses);
+  delete responses[403]?.headers;
+  return responses;
 }
