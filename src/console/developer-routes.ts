@@ -165,7 +165,7 @@ export async function developerPages(app: FastifyInstance): Promise<void> {
     const { test } = await clientsOf(c, request.params.appId);
     if (!test) throw conflict('The app has no test client: create it under OAuth & Permissions first.');
     const target = new URL(test.onboardingUrl);
-    target.searchParams.set('site', t.config.site);
+    target.searchParams.set('site', t.config.baseUrl);
     target.searchParams.set('domain', new URL(t.config.baseUrl).host);
     return redirect(reply, target.href);
   });

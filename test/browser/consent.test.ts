@@ -130,7 +130,7 @@ describe('consent in Chromium', () => {
     assert.equal(cb.searchParams.get('state'), 'xyz-123');
     assert.equal(cb.searchParams.get('iss'), s.url);
     assert.equal(cb.searchParams.get('domain'), new URL(s.url).host);
-    assert.equal(cb.searchParams.get('site'), 'us1');
+    assert.equal(cb.searchParams.get('site'), s.url);
     assert.equal(cb.searchParams.get('dd_oid'), demoId);
     assert.equal(cb.searchParams.get('dd_org_name'), 'demo');
     assertClean(w);

@@ -179,7 +179,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     assert.equal(await page.title(), 'Partner onboarding');
     const [landed, ...more] = partner.seen.filter((u) => u.pathname !== '/favicon.ico');
     assert.deepEqual([landed!.pathname, more], ['/onboard', []]);
-    assert.deepEqual([...landed!.searchParams], [['partner', 'seed'], ['site', s.config.site], ['domain', new URL(s.url).host]]);
+    assert.deepEqual([...landed!.searchParams], [['partner', 'seed'], ['site', s.url], ['domain', new URL(s.url).host]]);
     assertClean(w);
   });
 

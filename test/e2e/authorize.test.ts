@@ -237,7 +237,7 @@ for (const engine of engines()) {
         assert.equal(loc.searchParams.get('state'), state);
         assert.equal(loc.searchParams.get('iss'), s.url);
         assert.equal(loc.searchParams.get('domain'), new URL(s.url).host);
-        assert.equal(loc.searchParams.get('site'), 'us1');
+        assert.equal(loc.searchParams.get('site'), s.url);
         assert.equal(loc.searchParams.get('dd_oid'), tenantId);
         assert.equal(loc.searchParams.get('dd_org_name'), 'a&code=evil#x');
         // Deny carries iss too.

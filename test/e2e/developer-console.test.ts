@@ -179,7 +179,7 @@ for (const engine of engines()) {
       assert.deepEqual([manifest.status, manifest.headers.get('content-type'), manifest.headers.get('content-disposition')], [200, 'application/json; charset=utf-8', 'attachment; filename="acme-app.manifest.json"']);
       assert.deepEqual(await manifest.json(), await s.tessera.apps.exportManifest(tenantId, mine.appId));
       const test = await get(path('/apps/:a/test-authorization', mine.appId, ''), observer);
-      assert.deepEqual([test.status, test.headers.get('location')], [303, `https://acme.example/onboard?site=${s.config.site}&domain=${encodeURIComponent(new URL(s.url).host)}`]);
+      assert.deepEqual([test.status, test.headers.get('location')], [303, `https://acme.example/onboard?site=${encodeURIComponent(s.url)}&domain=${encodeURIComponent(new URL(s.url).host)}`]);
 
       const denied = renderErrorPage(403, 'This page needs the iam:tenantAdmin role in this tenant.');
       for (const route of ['/new', '/import', ...WRITER_PAGES]) {
@@ -215,7 +215,7 @@ for (const engine of engines()) {
       assert.deepEqual([r.status, await r.text()], [409, renderErrorPage(409, 'The app has no test client: create it under OAuth & Permissions first.')]);
       await s.tessera.apps.createClient(tenantId, bare.appId, { ...CLIENT, onboardingUrl: 'https://acme.example/onboard?x=1&site=eu9' }, SYSTEM_ACTOR);
       const again = await get(path('/apps/:a/test-authorization', bare.appId, ''));
-      assert.equal(again.headers.get('location'), `https://acme.example/onboard?x=1&site=${s.config.site}&domain=${encodeURIComponent(new URL(s.url).host)}`, 'Tessera’s own site replaces one in the URL');
+      assert.equal(again.headers.get('location'), `https://acme.example/onboard?x=1&site=${encodeURIComponent(s.url)}&domain=${encodeURIComponent(new URL(s.url).host)}`, 'Tessera’s own site replaces one in the URL');
       const page = await get(path('/apps/:a', bare.appId, ''));
       assert.match(page.headers.get('content-security-policy') ?? '', /form-action 'self' https:\/\/acme\.example;/, 'the redirect is admitted for this origin only');
     });

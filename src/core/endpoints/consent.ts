@@ -54,7 +54,8 @@ export async function answerConsent(ctx: AuthorizeContext, form: ConsentForm & {
     ...(state ? [['state', state] as [string, string]] : []),
     ['iss', ctx.config.baseUrl],
     ['domain', new URL(ctx.config.baseUrl).host],
-    ['site', ctx.config.site],
+    // As the seed defines them: `site` is the full origin to build `<site>/oauth2/v1/authorize` from, `domain` the host for API calls.
+    ['site', ctx.config.baseUrl],
     ['dd_oid', tenant.id],
     ['dd_org_name', tenant.name],
   ]);
