@@ -1,23 +1,28 @@
 /**
  * The servers under test. Each starts pinned to core 0, gets credentials and one valid access
- * token, checks one response of each case by hand, and describes the two requests to load.
+ * token, checks one response of each fixed case by hand, and describes the requests to load; the
+ * minted cases (site-cases.ts) mint, check and describe theirs right before they run.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
-import { OIDC_CLIENTS } from './common.ts';
+import { OIDC_CLIENTS, type LoadBody, type MintedCode } from './common.ts';
 import { freePort, run, startPinned, waitReady, type Server } from './proc.ts';
+import { siteCase, type Demand, type Site } from './site-cases.ts';
+import type { MintClient } from './tessera-mint.ts';
+import { basic, FORM, post, tokenFormat } from './wire.ts';
 
-export type CaseName = 'client_credentials' | 'introspection';
+export type CaseName = 'client_credentials' | 'introspection' | 'refresh_token' | 'authorization_code';
+export const CASE_NAMES: readonly CaseName[] = ['client_credentials', 'introspection', 'refresh_token', 'authorization_code'];
 
 export interface Case {
   url: string;
   headers: Record<string, string>;
-  body: string;
-  /** Each loaded response body must contain this. */
-  expect: string;
+  body: LoadBody;
+  /** A loaded response is good only when it is a 200 whose body contains each of these. */
+  expect: string[];
   /** How the access token involved looks ("ES256 JWT", "opaque"). */
   tokenFormat: string;
 }
@@ -26,38 +31,14 @@ export interface Target {
   server: string;
   /** Tessera is measured against oidc-provider. */
   isBaseline: boolean;
+  /** Tessera's database. */
+  database?: 'SQLite' | 'PostgreSQL';
   /** The server process, to account for its CPU time. */
   pid: number | undefined;
-  cases: Record<CaseName, Case>;
+  /** The case's request, minting (and checking by hand) what it needs first. */
+  prepare(kase: CaseName, demand: Demand): Promise<Case>;
   output(): string;
   stop(): Promise<void>;
-}
-
-const FORM = 'application/x-www-form-urlencoded';
-const basic = (id: string, secret: string) =>
-  'Basic ' + Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64');
-
-async function post(url: string, authorization: string, body: string): Promise<{ status: number; text: string; json: Record<string, unknown> }> {
-  const res = await fetch(url, { method: 'POST', headers: { authorization, 'content-type': FORM }, body });
-  const text = await res.text();
-  let json: Record<string, unknown> = {};
-  try {
-    json = JSON.parse(text) as Record<string, unknown>;
-  } catch {
-    // reported below with the raw text
-  }
-  return { status: res.status, text, json };
-}
-
-function tokenFormat(token: string): string {
-  const parts = token.split('.');
-  if (parts.length !== 3) return 'opaque';
-  try {
-    const h = JSON.parse(Buffer.from(parts[0]!, 'base64url').toString()) as { alg?: string; typ?: string };
-    return `${h.alg ?? '?'} JWT${h.typ ? ` (typ ${h.typ})` : ''}`;
-  } catch {
-    return 'opaque';
-  }
 }
 
 /** Gets a token and introspects it once; throws unless both answer 200 and the token is active. */
@@ -70,22 +51,58 @@ async function check(tokenUrl: string, tokenAuth: string, introspectUrl: string,
   return token;
 }
 
+/** A fixed case: the same body on every request. */
+const fixed = (url: string, authorization: string, body: string, expect: string, format: string): Case =>
+  ({ url, headers: { authorization, 'content-type': FORM }, body: { kind: 'fixed', body }, expect: [expect], tokenFormat: format });
+
+/** The target's `prepare`: fixed cases as given, minted ones through the site. */
+const preparer = (fixedCases: Record<'client_credentials' | 'introspection', Case>, site: Site) =>
+  async (kase: CaseName, demand: Demand): Promise<Case> =>
+    kase === 'client_credentials' || kase === 'introspection' ? fixedCases[kase] : siteCase(site, kase, demand);
+
+/** Runs one SQL statement on the database of `url`. */
+async function query(url: string, sql: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    await client.query(sql);
+  } finally {
+    await client.end();
+  }
+}
+
 /** A fresh database on the PostgreSQL server of `adminUrl`, and a way to drop it. */
 async function createPgDatabase(adminUrl: string): Promise<{ url: string; drop(): Promise<void> }> {
   const name = `bench_${randomBytes(6).toString('hex')}`;
-  const admin = async (sql: string) => {
-    const client = new pg.Client({ connectionString: adminUrl });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
-  };
-  await admin(`CREATE DATABASE ${name}`);
+  await query(adminUrl, `CREATE DATABASE ${name}`);
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), drop: () => admin(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { url: url.toString(), drop: () => query(adminUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+}
+
+/**
+ * Tessera's integration client (an app of the demo tenant) and its minting, by bench/tessera-mint.ts
+ * in a process of its own on the server's database and master key. On PostgreSQL the tables are
+ * analysed after each minting, so that autovacuum's analyse of the new rows does not run during the case.
+ */
+async function tesseraSite(origin: string, dir: string, env: NodeJS.ProcessEnv, pgDatabaseUrl: string | undefined): Promise<Site> {
+  const mint = ['node', '--import', 'tsx', 'bench/tessera-mint.ts'];
+  const client = JSON.parse((await run([...mint, 'client'], env, 1)).trim().split('\n').at(-1)!) as MintClient;
+  const minted = async <T>(kind: 'refresh_token' | 'authorization_code', count: number): Promise<T[]> => {
+    const file = join(dir, `minted-${kind}.json`);
+    await run([...mint, kind, String(count), file, JSON.stringify(client)], env, 1);
+    if (pgDatabaseUrl) await query(pgDatabaseUrl, 'ANALYZE');
+    const out = JSON.parse(await readFile(file, 'utf8')) as T[];
+    await rm(file);
+    return out;
+  };
+  return {
+    tokenUrl: `${origin}/oauth2/v1/token`,
+    auth: basic(client.clientId, client.clientSecret),
+    dir,
+    refreshTokens: (count) => minted<string>('refresh_token', count),
+    codes: (count) => minted<MintedCode>('authorization_code', count),
+  };
 }
 
 /** Tessera on SQLite, or on a fresh PostgreSQL database when `pgUrl` is given. */
@@ -122,14 +139,17 @@ export async function startTessera(pgUrl?: string): Promise<Target> {
     const auth = basic(created.clientId, created.clientSecret);
     const token = await check(tokenUrl, auth, introspectUrl, auth);
     const format = tokenFormat(token);
+    const site = await tesseraSite(origin, dir, env, pgDb?.url);
+    const database = pgDb ? 'PostgreSQL' : 'SQLite';
     return {
-      server: `Tessera (${pgDb ? 'PostgreSQL' : 'SQLite'})`,
+      server: `Tessera (${database})`,
       isBaseline: false,
+      database,
       pid: s.child.pid,
-      cases: {
-        client_credentials: { url: tokenUrl, headers: { authorization: auth, 'content-type': FORM }, body: 'grant_type=client_credentials', expect: '"access_token":"', tokenFormat: format },
-        introspection: { url: introspectUrl, headers: { authorization: auth, 'content-type': FORM }, body: `token=${encodeURIComponent(token)}`, expect: '"active":true', tokenFormat: format },
-      },
+      prepare: preparer({
+        client_credentials: fixed(tokenUrl, auth, 'grant_type=client_credentials', '"access_token":"', format),
+        introspection: fixed(introspectUrl, auth, `token=${encodeURIComponent(token)}`, '"active":true', format),
+      }, site),
       output: () => s.output(),
       stop,
     };
@@ -139,10 +159,32 @@ export async function startTessera(pgUrl?: string): Promise<Target> {
   }
 }
 
-/** oidc-provider (bench/oidc-provider-server.ts): JWT tokens for client credentials, opaque for introspection. */
+/** oidc-provider's site client; its grants are minted in the server process (its models, its memory) through the control port. */
+function oidcSite(origin: string, control: string, dir: string): Site {
+  const mint = async <T>(kind: 'refresh_token' | 'authorization_code', count: number): Promise<T[]> => {
+    const res = await fetch(`${control}/mint?kind=${kind}&count=${count}`, { method: 'POST' });
+    const text = await res.text();
+    if (res.status !== 200) throw new Error(`minting ${kind} answered ${res.status} ${text.slice(0, 2000)}`);
+    return JSON.parse(text) as T[];
+  };
+  return {
+    tokenUrl: `${origin}/token`,
+    auth: basic(OIDC_CLIENTS.site.id, OIDC_CLIENTS.site.secret),
+    dir,
+    refreshTokens: (count) => mint<string>('refresh_token', count),
+    codes: (count) => mint<MintedCode>('authorization_code', count),
+  };
+}
+
+/** oidc-provider (bench/oidc-provider-server.ts): JWT tokens for client credentials and the site client, opaque for introspection. */
 export async function startOidcProvider(): Promise<Target> {
-  const port = await freePort();
-  const server = startPinned(0, ['node', '--import', 'tsx', 'bench/oidc-provider-server.ts'], { BENCH_PORT: String(port) });
+  const [port, controlPort] = [await freePort(), await freePort()];
+  const dir = await mkdtemp(join(tmpdir(), 'oidc-provider-bench-'));
+  const server = startPinned(0, ['node', '--import', 'tsx', 'bench/oidc-provider-server.ts'], { BENCH_PORT: String(port), BENCH_CONTROL_PORT: String(controlPort) });
+  const stop = async () => {
+    await server.stop();
+    await rm(dir, { recursive: true, force: true });
+  };
   try {
     const origin = `http://127.0.0.1:${port}`;
     await waitReady(`${origin}/.well-known/openid-configuration`, server);
@@ -157,15 +199,15 @@ export async function startOidcProvider(): Promise<Target> {
       server: 'oidc-provider',
       isBaseline: true,
       pid: server.child.pid,
-      cases: {
-        client_credentials: { url: tokenUrl, headers: { authorization: jwtAuth, 'content-type': FORM }, body: 'grant_type=client_credentials', expect: '"access_token":"', tokenFormat: tokenFormat(jwt.json.access_token) },
-        introspection: { url: introspectUrl, headers: { authorization: opaqueAuth, 'content-type': FORM }, body: `token=${encodeURIComponent(opaque)}`, expect: '"active":true', tokenFormat: `${tokenFormat(opaque)} (in memory)` },
-      },
+      prepare: preparer({
+        client_credentials: fixed(tokenUrl, jwtAuth, 'grant_type=client_credentials', '"access_token":"', tokenFormat(jwt.json.access_token)),
+        introspection: fixed(introspectUrl, opaqueAuth, `token=${encodeURIComponent(opaque)}`, '"active":true', `${tokenFormat(opaque)} (in memory)`),
+      }, oidcSite(origin, `http://127.0.0.1:${controlPort}`, dir)),
       output: () => server.output(),
-      stop: () => server.stop(),
+      stop,
     };
   } catch (e) {
-    await server.stop();
+    await stop();
     throw e;
   }
 }

@@ -57,7 +57,35 @@ function sqliteDialect(path: string): Dialect {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
-  return new ImmediateSqliteDialect(database);
+  return new ImmediateSqliteDialect(withStatementCache(database));
+}
+
+/**
+ * Kysely's SQLite driver prepares every query anew, and preparing costs more than running a point
+ * query; Tessera's queries are a fixed set of shapes (values are bound parameters), so prepared
+ * statements are kept, least recently used first out. better-sqlite3 runs a statement
+ * synchronously, so one statement object is never used by two queries at once (nothing streams).
+ */
+function withStatementCache(database: SQLite.Database, size = 500): SQLite.Database {
+  const cache = new Map<string, SQLite.Statement>();
+  const prepare = (sql: string): SQLite.Statement => {
+    let stmt = cache.get(sql);
+    if (stmt) {
+      cache.delete(sql);
+    } else {
+      stmt = database.prepare(sql);
+      if (cache.size >= size) cache.delete(cache.keys().next().value!);
+    }
+    cache.set(sql, stmt);
+    return stmt;
+  };
+  return new Proxy(database, {
+    get(target, key) {
+      if (key === 'prepare') return prepare;
+      const value = Reflect.get(target, key, target) as unknown;
+      return typeof value === 'function' ? value.bind(target) : value;
+    },
+  });
 }
 
 function postgresDialect(url: string): Dialect {
