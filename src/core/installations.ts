@@ -104,8 +104,15 @@ export class InstallationService {
       if (app.tenantId === tenantId) return app;
       if (await tx.appInstallations.find(tenantId, appId)) return app;
       if ((await tx.authorizations.findLive({ tenantId, appId })).length > 0) return app;
+      if ((await this.appsWithLiveKeys(tx, tenantId)).includes(appId)) return app;
     }
     throw notFound(NO_APP);
+  }
+
+  /** Apps whose clients minted API keys that still work in the tenant (they stay uninstallable). */
+  private async appsWithLiveKeys(stores: Stores, tenantId: string): Promise<string[]> {
+    const clients = await Promise.all((await stores.apiKeys.liveKeyClients(tenantId)).map((id) => stores.integrationClients.find(id)));
+    return clients.filter((c) => c !== undefined).map((c) => c.appId);
   }
 
   private async views(stores: Stores, tenantId: string, appIds: Iterable<string>, live: AuthorizationRecord[]): Promise<AuthorizedAppView[]> {
@@ -139,13 +146,14 @@ export class InstallationService {
     return out.sort(byName);
   }
 
-  /** The apps with live authorizations in the tenant, and the apps it disabled, by name. */
+  /** The apps with live authorizations or live API keys in the tenant, and the apps it disabled, by name. */
   async list(tenantId: string, actor: Actor): Promise<{ items: AuthorizedAppView[] }> {
     const { storage } = this.deps;
     await this.authorize(storage, tenantId, actor, 'iam:observer');
     const live = await storage.authorizations.listByTenant(tenantId);
     const disabled = (await storage.appInstallations.listByTenant(tenantId)).filter((i) => i.disabledAt !== null).map((i) => i.appId);
-    return { items: await this.views(storage, tenantId, [...live.map((a) => a.appId), ...disabled], live) };
+    const keyed = await this.appsWithLiveKeys(storage, tenantId);
+    return { items: await this.views(storage, tenantId, [...live.map((a) => a.appId), ...disabled, ...keyed], live) };
   }
 
   /** One app as the list shows it (also when it has no authorization left here). */

@@ -217,6 +217,8 @@ export interface ApiKeyStore {
   revoke(tenantId: string, ids: string[], at: number): Promise<void>;
   /** Live key ids minted by these clients in the tenant (uninstall). */
   liveByClients(tenantId: string, clientIds: string[]): Promise<string[]>;
+  /** The integration clients that hold a live key in the tenant (Authorized Apps lists their apps). */
+  liveKeyClients(tenantId: string): Promise<string[]>;
   touch(id: string, at: number): Promise<void>;
 }
 

@@ -273,6 +273,28 @@ for (const engine of engines()) {
       assert.deepEqual([twice.status, twice.json], [200, { appId: app.appId, revokedAuthorizations: 1, revokedApiKeys: 1 }]);
     });
 
+    it('TK-7 an app whose authorizations all ended stays listed while its API key works, so it can still be uninstalled', async () => {
+      const made = await s.tessera.apps.createApp(partner, { name: 'Key Keeper' }, SYSTEM_ACTOR);
+      await s.tessera.apps.approveScope(made.appId, 'api_keys_write', SYSTEM_ACTOR);
+      const scopes = [...SCOPES, 'api_keys_write'];
+      const testClient = await s.tessera.apps.createClient(partner, made.appId, { name: 'Key Keeper', redirectUris: ['https://partner.example/callback'], onboardingUrl: 'https://partner.example/onboard', scopes }, SYSTEM_ACTOR);
+      const app = await publishClient(s, { appId: made.appId, clientId: testClient.clientId, clientSecret: testClient.clientSecret, redirectUri: 'https://partner.example/callback', tenantId: partner });
+      const only = await authorized(app, acme, acmeAdmin.id, scopes);
+      const minted = await fetch(`${s.url}/api/v2/api_keys/marketplace`, { method: 'POST', headers: { authorization: `Bearer ${only.access}` } });
+      assert.equal(minted.status, 201);
+      const key = ((await minted.json()) as { data: { attributes: { key: string } } }).data.attributes.key;
+      const revoked = await api(acmeAdmin)('DELETE', `/api/v2/authorizations/${only.authorizationId}`);
+      assert.equal(revoked.status, 204);
+      const listed = (await api(acmeAdmin)('GET', '/api/v2/authorized_apps')).json!.items.find((x: { appId: string }) => x.appId === app.appId);
+      assert.deepEqual([listed?.name, listed?.authorizations], ['Key Keeper', []], 'listed for its live key');
+      assert.equal((await api(acmeAdmin)('GET', `/api/v2/authorized_apps/${app.appId}`)).status, 200);
+      const r = await api(acmeAdmin)('POST', `/api/v2/authorized_apps/${app.appId}/uninstall`);
+      assert.deepEqual([r.status, r.json], [200, { appId: app.appId, revokedAuthorizations: 0, revokedApiKeys: 1 }]);
+      assert.equal((await fetch(`${s.url}/api/v1/validate`, { headers: { 'dd-api-key': key } })).status, 403);
+      const after = (await api(acmeAdmin)('GET', '/api/v2/authorized_apps')).json!.items.map((x: { appId: string }) => x.appId);
+      assert.ok(!after.includes(app.appId));
+    });
+
     it('AZ-2 uninstalling a disabled app resets it: users may authorize it again', async () => {
       const app = await publishedApp('Reset Me');
       await authorized(app, acme, acmeAdmin.id);

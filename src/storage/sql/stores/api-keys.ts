@@ -84,6 +84,16 @@ export class SqlApiKeyStore implements ApiKeyStore {
     return rows.map((r) => r.id);
   }
 
+  async liveKeyClients(tenantId: string): Promise<string[]> {
+    const rows = await this.db.selectFrom('api_keys').select('client_id').distinct()
+      .where('tenant_id', '=', tenantId)
+      .where('client_id', 'is not', null)
+      .where('revoked_at', 'is', null)
+      .orderBy('client_id')
+      .execute();
+    return rows.map((r) => r.client_id!);
+  }
+
   async touch(id: string, at: number): Promise<void> {
     await this.db.updateTable('api_keys').set({ last_used_at: at }).where('id', '=', id).execute();
   }
