@@ -11,7 +11,7 @@ import type { Browser, Page } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { s256 } from '../../src/core/pkce.ts';
 import { managementApi, signIn, type Session } from '../helpers/api.ts';
-import { assertAccessible, assertClean, firstSignIn, launchBrowser, screenshot, type Watched } from '../helpers/browser.ts';
+import { assertAccessible, assertClean, firstSignIn, launchBrowser, openPage as openWatchedPage, screenshot, type Watched } from '../helpers/browser.ts';
 import { introspect, post, refresh, revoke, siteError, userId, type Wire } from '../helpers/integrations.ts';
 import { freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
@@ -112,23 +112,8 @@ async function partnerSite(): Promise<{
   };
 }
 
-/**
- * `openPage` of the browser helper, for a context that accepts the partner's certificate made for
- * this run (`ignoreHTTPSErrors`); the same dialog and CSP watchers, checked by `assertClean`.
- */
-async function openPage(browser: Browser): Promise<Watched> {
-  const context = await browser.newContext({ ignoreHTTPSErrors: true, viewport: { width: 1200, height: 900 } });
-  const page = await context.newPage();
-  const watched: Watched = { context, page, dialogs: [], cspViolations: [] };
-  page.on('dialog', (d) => {
-    watched.dialogs.push(d.message());
-    void d.dismiss();
-  });
-  page.on('console', (m) => {
-    if (/Content Security Policy/i.test(m.text())) watched.cspViolations.push(m.text());
-  });
-  return watched;
-}
+/** A browser context that accepts the partner's certificate made for this run. */
+const openPage = (browser: Browser): Promise<Watched> => openWatchedPage(browser, { ignoreHTTPSErrors: true });
 
 const heading = (page: Page) => page.getByRole('heading', { level: 1 }).textContent();
 const credentialsShown = async (page: Page): Promise<Credentials> => ({

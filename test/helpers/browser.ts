@@ -27,8 +27,13 @@ export interface Watched {
 }
 
 /** A fresh context (its own cookies) and page, with dialog and CSP watchers. */
-export async function openPage(browser: Browser, options: { viewport?: { width: number; height: number } } = {}): Promise<Watched> {
-  const context = await browser.newContext({ acceptDownloads: true, viewport: options.viewport ?? { width: 1200, height: 900 } });
+export async function openPage(browser: Browser, options: { viewport?: { width: number; height: number }; ignoreHTTPSErrors?: boolean } = {}): Promise<Watched> {
+  const context = await browser.newContext({
+    acceptDownloads: true,
+    viewport: options.viewport ?? { width: 1200, height: 900 },
+    // For tests whose partner site serves https with a certificate made for the run.
+    ...(options.ignoreHTTPSErrors ? { ignoreHTTPSErrors: true } : {}),
+  });
   await context.grantPermissions(['clipboard-read', 'clipboard-write']);
   const page = await context.newPage();
   const watched: Watched = { context, page, dialogs: [], cspViolations: [] };
