@@ -1,17 +1,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { generateSecret } from '../../src/core/secrets.ts';
 import { createPrincipal, createTenant, managementApi, problem, signIn, signInFresh, tokenFor, type Session } from '../helpers/api.ts';
 import { exchange, issueCode, publishClient, userId, type IntegrationClient } from '../helpers/integrations.ts';
-import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
+import { databaseText, engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
-const exec = promisify(execFile);
 const UNAUTHORIZED = { errors: ['Unauthorized'] };
 const FORBIDDEN = { errors: ['Forbidden'] };
 const CONFLICT = { errors: ['An API key with this name already exists'] };
@@ -52,16 +48,6 @@ async function call(url: string, init: RequestInit = {}): Promise<Answer> {
   return { status: res.status, headers: res.headers, text, json: text ? JSON.parse(text) : undefined };
 }
 
-/** Everything the database holds, as text: the SQLite files (with WAL) or a pg_dump. */
-async function databaseText(s: TestServer): Promise<string> {
-  const url = s.config.databaseUrl;
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length);
-    return readdirSync(dirname(file)).map((f) => readFileSync(join(dirname(file), f)).toString('latin1')).join('\n');
-  }
-  const { stdout } = await exec('pg_dump', ['--data-only', url], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
 
 const datadogTime = (ms: number) => new Date(ms).toISOString().replace(/\.(\d{3})Z$/, '.$1000+00:00');
 

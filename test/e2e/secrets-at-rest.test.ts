@@ -1,24 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
-import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { promisify } from 'node:util';
 import { basic, createPrincipal, createTenant, form, signInFresh, tokenFor } from '../helpers/api.ts';
-import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
+import { databaseText, engines, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const exec = promisify(execFile);
 
-/** Everything the database holds, as text: the SQLite files (with WAL) or a pg_dump. */
-async function databaseText(s: TestServer): Promise<string> {
-  const url = s.config.databaseUrl;
-  if (url.startsWith('sqlite:')) {
-    const file = url.slice('sqlite:'.length);
-    return readdirSync(dirname(file)).map((f) => readFileSync(join(dirname(file), f)).toString('latin1')).join('\n');
-  }
-  const { stdout } = await exec('pg_dump', ['--data-only', url], { maxBuffer: 64 * 1024 * 1024 });
-  return stdout;
-}
 
 for (const engine of engines()) {
   describe(`secrets at rest (${engine})`, () => {

@@ -1,7 +1,9 @@
+import { execFile } from 'node:child_process';
 import { createServer } from 'node:net';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { promisify } from 'node:util';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import { loadConfig, type Config } from '../../src/config.ts';
 import type { Clock } from '../../src/core/clock.ts';
@@ -92,4 +94,15 @@ export async function within(limitMs: number, check: () => Promise<boolean>): Pr
     await new Promise((r) => setTimeout(r, 25));
   }
   throw new Error(`not within ${limitMs} ms`);
+}
+
+/** Everything the database holds, as text: the SQLite files (with WAL) or a pg_dump. */
+export async function databaseText(s: TestServer): Promise<string> {
+  const url = s.config.databaseUrl;
+  if (url.startsWith('sqlite:')) {
+    const file = url.slice('sqlite:'.length);
+    return readdirSync(dirname(file)).map((f) => readFileSync(join(dirname(file), f)).toString('latin1')).join('\n');
+  }
+  const { stdout } = await promisify(execFile)('pg_dump', ['--data-only', url], { maxBuffer: 64 * 1024 * 1024 });
+  return stdout;
 }
