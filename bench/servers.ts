@@ -121,6 +121,8 @@ export async function startTessera(pgUrl?: string): Promise<Target> {
     TESSERA_CLIENT_AUTH_FAILURES_PER_IP: '100000000',
   };
   const cli = ['node', '--import', 'tsx', 'src/cli/main.ts'];
+  // BENCH_PROFILE=DIR: the server writes a V8 CPU profile there when it stops (open it in Chrome DevTools).
+  const profile = process.env.BENCH_PROFILE ? ['node', `--cpu-prof`, `--cpu-prof-dir=${process.env.BENCH_PROFILE}`, '--import', 'tsx', 'src/cli/main.ts'] : cli;
   let server: Server | undefined;
   const stop = async () => {
     await server?.stop();
@@ -128,7 +130,7 @@ export async function startTessera(pgUrl?: string): Promise<Target> {
     await rm(dir, { recursive: true, force: true });
   };
   try {
-    const s = startPinned(0, [...cli, 'start'], env);
+    const s = startPinned(0, [...profile, 'start'], env);
     server = s;
     const origin = `http://127.0.0.1:${port}`;
     await waitReady(`${origin}/readyz`, s, 60_000);

@@ -121,11 +121,12 @@ export async function openTessera(
       verifier,
       revocations,
     };
+    const clients = new IntegrationClientLookup(storage, hasher, clock);
     const site: SiteContext = {
       config, clock, storage, hasher, audit, keys, verifier, revocations,
       scopes: realm.scopes,
       limits: realm.limits,
-      clients: new IntegrationClientLookup(storage, hasher),
+      clients,
       successorKey: createSecretKey(deriveKey(masterKey, 'refresh-successor')),
     };
     const loginWindow = config.loginFailureWindow * 1000;
@@ -140,7 +141,7 @@ export async function openTessera(
       perIp: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
     });
     const feed = new ChangeFeed(storage.changes, clock, config.changePollInterval, (err) => options.onBackgroundError?.(err));
-    followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs });
+    followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs, clients });
     await keys.load(storage);
     state.load(await storage.revocations.listLive(clock.now()));
     let stopMaintenance = (): void => undefined;
@@ -160,7 +161,7 @@ export async function openTessera(
       }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       users: new UserService({ storage, clock, audit, cursors, revocations }),
-      apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes }),
+      apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes, lookup: clients }),
       apiKeys: new ApiKeyService({ storage, clock, hasher, audit, cursors, feed, onError: (err) => options.onBackgroundError?.(err) }),
       installations: new InstallationService({ storage, clock, audit, revocations, invalidateApiKey: (id) => tessera.apiKeys.invalidate(id) }),
       sessions,

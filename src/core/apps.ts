@@ -71,8 +71,6 @@ interface Step {
  * Every method is scoped to the caller's tenant: another tenant's ids are 404 like unknown ones.
  */
 export class AppService {
-  readonly lookup: IntegrationClientLookup;
-
   constructor(
     private readonly deps: {
       storage: Storage;
@@ -81,9 +79,13 @@ export class AppService {
       audit: AuditLog;
       revocations: RevocationService;
       scopes: ScopeCatalogue;
+      /** The hot-path lookup of clients; each change drops what it touched from it after commit. */
+      lookup: IntegrationClientLookup;
     },
-  ) {
-    this.lookup = new IntegrationClientLookup(deps.storage, deps.hasher);
+  ) {}
+
+  get lookup(): IntegrationClientLookup {
+    return this.deps.lookup;
   }
 
   private async loadApp(tx: Stores, tenantId: string, appId: string): Promise<AppRecord> {
@@ -116,7 +118,7 @@ export class AppService {
   private async change<T>(tenantId: string, appId: string, actor: Actor, work: (step: Step) => Promise<Outcome<T>>): Promise<T> {
     const { storage, clock, audit } = this.deps;
     const now = clock.now();
-    const { result, applies } = await storage.transaction(async (tx) => {
+    const { result, applies, touched } = await storage.transaction(async (tx) => {
       const step: Step = { tx, app: await this.loadApp(tx, tenantId, appId), now, applies: [] };
       const outcome = await work(step);
       if (outcome.appChanged) await tx.changes.append({ kind: 'app', key: appId, at: now });
@@ -124,8 +126,9 @@ export class AppService {
       const target = outcome.clientId === undefined ? { type: 'app', id: appId } : { type: 'integration_client', id: outcome.clientId };
       const details = outcome.clientId === undefined ? outcome.details : { appId, ...outcome.details };
       await audit.record(tx, { action: outcome.action, tenantId, actor, target, ...(details ? { details } : {}) });
-      return { result: outcome.result, applies: step.applies };
+      return { result: outcome.result, applies: step.applies, touched: outcome.touched };
     });
+    for (const clientId of touched) this.deps.lookup.invalidate(clientId);
     for (const apply of applies) apply();
     return result;
   }

@@ -15,6 +15,8 @@ export class InvalidatingCache<V> {
     private readonly ttlMs: number,
     private readonly maxEntries: number,
     private readonly load: (key: string) => Promise<V>,
+    /** Whether a loaded value is kept; by default every value is (misses too). */
+    private readonly keep: (value: V) => boolean = () => true,
   ) {}
 
   async get(key: string): Promise<V> {
@@ -24,7 +26,7 @@ export class InvalidatingCache<V> {
     const epoch = this.epoch;
     const generation = this.generations.get(key);
     const value = await this.load(key);
-    if (epoch === this.epoch && generation === this.generations.get(key)) {
+    if (epoch === this.epoch && generation === this.generations.get(key) && this.keep(value)) {
       if (this.entries.size >= this.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { value, until: now + this.ttlMs });
     }

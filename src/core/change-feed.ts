@@ -92,16 +92,26 @@ export class ChangeFeed {
 }
 
 /**
- * What a node keeps in memory and how the change log updates it: cached tenants and principals
- * are dropped, revocations join the revocation state (kept for `horizonMs`), keys are reloaded.
+ * What a node keeps in memory and how the change log updates it: cached tenants, principals and
+ * integration clients are dropped, revocations join the revocation state (kept for `horizonMs`), keys are reloaded.
  * Shared by the server and by resource verifiers in other services.
  */
 export function followChanges(
   feed: ChangeFeed,
-  node: { directory: Directory; state: RevocationState; keys: SigningKeys; stores: Pick<Stores, 'signingKeys'>; clock: Clock; horizonMs: number },
+  node: {
+    directory: Directory;
+    state: RevocationState;
+    keys: SigningKeys;
+    stores: Pick<Stores, 'signingKeys'>;
+    clock: Clock;
+    horizonMs: number;
+    /** The server's integration-client cache (resource verifiers have none). */
+    clients?: { invalidate(clientId: string): void };
+  },
 ): void {
   feed.on(async (change) => {
     if (change.kind === 'principal') node.directory.invalidatePrincipal(change.key);
+    else if (change.kind === 'integration_client') node.clients?.invalidate(change.key);
     else if (change.kind === 'tenant') node.directory.invalidateTenant(change.key);
     else if (change.kind === 'revocation') node.state.hear(change.key, node.clock.now() + node.horizonMs);
     else if (change.kind === 'signing_key') await node.keys.load(node.stores);

@@ -1,4 +1,6 @@
 import { timingSafeEqual } from 'node:crypto';
+import { InvalidatingCache } from './cache.ts';
+import type { Clock } from './clock.ts';
 import { badRequest } from './errors.ts';
 import { INTEGRATION_CLIENT_ID_PATTERN, newId, newIntegrationClientId } from './ids.ts';
 import { clientUrisProblem } from './redirect-uri.ts';
@@ -115,25 +117,38 @@ export interface LiveClient {
   app: AppRecord;
 }
 
+/** A live client as the cache holds it: with the hashes of its unrevoked secrets. */
+interface CachedClient extends LiveClient {
+  secretHashes: Buffer[];
+}
+
 /**
- * The hot-path lookup of integration clients. Two point reads per call and one HMAC per secret
- * check; no key-derivation function. Not cached yet: every change to a client (or to its app)
- * appends an `integration_client` change-log entry keyed by the client id, so a cache added later
- * can drop entries on every node.
+ * The hot-path lookup of integration clients for the authorization and token endpoints: a
+ * read-through cache of each live client with its app and secret hashes, so a token request costs
+ * no database read for its client and one HMAC for its secret (no key-derivation function). Every
+ * change to a client or its app appends an `integration_client` change-log row keyed by the client
+ * id (apps.ts); this node drops the entry right after its own commit, the others when the change
+ * feed brings the row. Unknown ids are not kept, so guessing ids cannot fill the cache.
  */
 export class IntegrationClientLookup {
-  constructor(
-    private readonly stores: Pick<Stores, 'apps' | 'integrationClients'>,
-    private readonly hasher: SecretHasher,
-  ) {}
+  private readonly cache: InvalidatingCache<CachedClient | undefined>;
+
+  constructor(stores: Pick<Stores, 'apps' | 'integrationClients'>, private readonly hasher: SecretHasher, clock: Clock) {
+    this.cache = new InvalidatingCache<CachedClient | undefined>(clock, 60_000, 50_000, async (clientId) => {
+      const client = await stores.integrationClients.find(clientId);
+      if (!client) return undefined;
+      const app = await stores.apps.find(client.appId);
+      if (!app || app.tenantId !== client.tenantId) return undefined;
+      const secrets = await stores.integrationClients.listSecrets(clientId);
+      return { client, app, secretHashes: secrets.map((s) => Buffer.from(s.hash, 'hex')) };
+    }, (value) => value !== undefined);
+  }
 
   /** The live client and its live app; undefined for an unknown, deleted or malformed id. */
   async findClient(clientId: string): Promise<LiveClient | undefined> {
     if (!INTEGRATION_CLIENT_ID_PATTERN.test(clientId)) return undefined;
-    const client = await this.stores.integrationClients.find(clientId);
-    if (!client) return undefined;
-    const app = await this.stores.apps.find(client.appId);
-    return app && app.tenantId === client.tenantId ? { client, app } : undefined;
+    const cached = await this.cache.get(clientId);
+    return cached && { client: cached.client, app: cached.app };
   }
 
   /**
@@ -142,15 +157,17 @@ export class IntegrationClientLookup {
    * revoked secret — is the same `undefined`; the caller answers `invalid_client`.
    */
   async authenticateClient(clientId: string, secret: string): Promise<LiveClient | undefined> {
-    if (!isWellFormedSecret('clientSecret', secret)) return undefined;
+    if (!isWellFormedSecret('clientSecret', secret) || !INTEGRATION_CLIENT_ID_PATTERN.test(clientId)) return undefined;
     const presented = Buffer.from(this.hasher.hash(secret), 'hex');
-    const live = await this.findClient(clientId);
-    if (!live) return undefined;
+    const cached = await this.cache.get(clientId);
+    if (!cached) return undefined;
     let ok = false;
-    for (const s of await this.stores.integrationClients.listSecrets(clientId)) {
-      const stored = Buffer.from(s.hash, 'hex');
-      ok = (stored.length === presented.length && timingSafeEqual(stored, presented)) || ok;
-    }
-    return ok ? live : undefined;
+    for (const stored of cached.secretHashes) ok = (stored.length === presented.length && timingSafeEqual(stored, presented)) || ok;
+    return ok ? { client: cached.client, app: cached.app } : undefined;
+  }
+
+  /** A client changed (its fields, secrets, deletion, or its app — app changes name each of its clients): the next lookup reads it again. */
+  invalidate(clientId: string): void {
+    this.cache.invalidate(clientId);
   }
 }

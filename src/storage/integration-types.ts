@@ -199,11 +199,32 @@ export interface AuthorizationStore {
   findLive(q: { tenantId?: string; userId?: string; clientId?: string; appId?: string }): Promise<string[]>;
 }
 
+/** The user of an authorization as a member of its tenant, as a grant checks it. */
+export interface GrantMember {
+  roles: string[];
+  /** The account, or its membership of the tenant, is disabled. */
+  disabled: boolean;
+}
+
+/** A refresh token with everything its refresh checks: its authorization and that authorization's member. */
+export interface RefreshGrant {
+  token: RefreshTokenRecord;
+  authorization: AuthorizationRecord;
+  /** Undefined when the user is no longer a member of the tenant (or the account is gone). */
+  member: GrantMember | undefined;
+}
+
 export interface RefreshTokenStore {
   insert(r: RefreshTokenRecord): Promise<void>;
   find(hash: string): Promise<RefreshTokenRecord | undefined>;
-  /** Retires the token in one atomic statement, naming its successor; false when already used. */
-  markUsed(hash: string, successorHash: string, at: number): Promise<boolean>;
+  /** The token with its authorization and member, in one read (the refresh grant's hot path). */
+  findGrant(hash: string): Promise<RefreshGrant | undefined>;
+  /**
+   * Retires the token `hash` naming `successor` and stores the successor, atomically (also when
+   * called outside a transaction); false, and nothing written, when the token was already retired.
+   * Of concurrent rotations of one token exactly one succeeds.
+   */
+  rotate(hash: string, successor: RefreshTokenRecord): Promise<boolean>;
   revokeForAuthorizations(authorizationIds: string[], at: number): Promise<void>;
 }
 

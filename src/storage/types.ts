@@ -298,7 +298,7 @@ export interface SettingStore {
 export type {
   AppRecord, AppStore, IntegrationClientKind, IntegrationClientRecord, IntegrationSecretRecord, IntegrationClientStore,
   AuthorizationRequestRecord, AuthorizationRequestStore, AuthorizationCodeRecord, AuthorizationCodeStore, AuthorizationRecord,
-  AuthorizationStore, RefreshTokenRecord, RefreshTokenStore, ApiKeyRecord, ApiKeyStore, MetricPointRecord, MetricStore,
+  AuthorizationStore, GrantMember, RefreshGrant, RefreshTokenRecord, RefreshTokenStore, ApiKeyRecord, ApiKeyStore, MetricPointRecord, MetricStore,
   AppInstallationRecord, AppInstallationStore,
 } from './integration-types.ts';
 

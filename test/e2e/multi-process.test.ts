@@ -2,7 +2,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
+import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createPrincipal, createTenant, form, tokenFor, type Creds } from '../helpers/api.ts';
+import { createIntegrationClient, exchange, issueCode, refresh, siteError, userId } from '../helpers/integrations.ts';
 import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
@@ -74,6 +76,29 @@ for (const engine of engines()) {
       assert.equal(rotated.clientId, p.clientId);
       for (const node of [a.url, bUrl]) await within(1000, async () => (await tokenStatus(node, p)) === 401);
       assert.equal(await tokenStatus(bUrl, { ...p, clientSecret: rotated.clientSecret }), 200);
+    });
+
+    it('CA-6 a secret regenerated on node A stops at once there and within one second on node B, whose client cache held it; the refresh tokens survive', async () => {
+      const partner = await createIntegrationClient(a, tenantId);
+      const user = await userId(a, 'admin@acme.test');
+      const first = await exchange(bUrl, partner, await issueCode(a, partner, { tenantId, userId: user }));
+      assert.equal(first.status, 200, first.text);
+      const { refresh_token: token } = first.json as { refresh_token: string };
+      const regenerated = await a.tessera.apps.regenerateSecret(tenantId, partner.appId, partner.clientId, SYSTEM_ACTOR);
+      const refused = await refresh(a.url, partner, token);
+      assert.deepEqual([refused.status, refused.json], [401, siteError('invalid_client', 'Client authentication failed.')]);
+      await within(1000, async () => (await refresh(bUrl, partner, token)).status === 401);
+      const renewed = await refresh(bUrl, { ...partner, clientSecret: regenerated.clientSecret }, token);
+      assert.equal(renewed.status, 200, renewed.text);
+    });
+
+    it('a client deleted on node A is refused by node B within one second', async () => {
+      const partner = await createIntegrationClient(a, tenantId, { name: 'Short-lived' });
+      const user = await userId(a, 'admin@acme.test');
+      const first = await exchange(bUrl, partner, await issueCode(a, partner, { tenantId, userId: user }));
+      assert.equal(first.status, 200, first.text);
+      await a.tessera.apps.deleteClient(tenantId, partner.appId, partner.clientId, SYSTEM_ACTOR);
+      await within(1000, async () => (await refresh(bUrl, partner, (first.json as { refresh_token: string }).refresh_token)).status === 401);
     });
   });
 }

@@ -247,7 +247,7 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.authorizations.listByTenant('t-az'), []);
     });
 
-    it('refresh tokens: exact round-trip, markUsed once naming the successor (also concurrently), revokeForAuthorizations', async () => {
+    it('refresh tokens: exact round-trip, rotate once naming and storing the successor (also concurrently), revokeForAuthorizations', async () => {
       await s.authorizations.insert(authorization({ id: 'az-rt' }));
       await s.authorizations.insert(authorization({ id: 'az-rt2' }));
       const r = refresh({ hash: 'r-1' });
@@ -256,16 +256,29 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.refreshTokens.find('r-1'), r);
       assert.equal(await s.refreshTokens.find('nope'), undefined);
 
-      assert.equal(await s.refreshTokens.markUsed('r-1', 'r-2', T0 + 5), true);
-      assert.equal(await s.refreshTokens.markUsed('r-1', 'r-3', T0 + 6), false);
-      assert.equal(await s.refreshTokens.markUsed('nope', 'r-3', T0 + 6), false);
+      const r2 = refresh({ hash: 'r-2', createdAt: T0 + 5 });
+      assert.equal(await s.refreshTokens.rotate('r-1', r2), true);
+      assert.equal(await s.refreshTokens.rotate('r-1', refresh({ hash: 'r-3', createdAt: T0 + 6 })), false);
+      assert.equal(await s.refreshTokens.rotate('nope', refresh({ hash: 'r-4', createdAt: T0 + 6 })), false);
       assert.deepEqual(await s.refreshTokens.find('r-1'), { ...r, usedAt: T0 + 5, successorHash: 'r-2' });
+      assert.deepEqual(await s.refreshTokens.find('r-2'), r2);
+      assert.equal(await s.refreshTokens.find('r-3'), undefined, 'a refused rotation stores nothing');
+      assert.equal(await s.refreshTokens.find('r-4'), undefined);
+      // Inside a caller's transaction it joins it: rolled back with it.
+      await assert.rejects(s.transaction(async (tx) => {
+        assert.equal(await tx.refreshTokens.rotate('r-2', refresh({ hash: 'r-5', createdAt: T0 + 7 })), true);
+        throw new Error('roll back');
+      }));
+      assert.deepEqual(await s.refreshTokens.find('r-2'), r2);
+      assert.equal(await s.refreshTokens.find('r-5'), undefined);
 
       await s.refreshTokens.insert(refresh({ hash: 'r-race' }));
-      const marks = await Promise.all(Array.from({ length: 10 }, (_, i) => s.refreshTokens.markUsed('r-race', `succ-${i}`, T0 + i)));
+      const marks = await Promise.all(Array.from({ length: 10 }, (_, i) => s.refreshTokens.rotate('r-race', refresh({ hash: `succ-${i}`, createdAt: T0 + i }))));
       assert.equal(marks.filter(Boolean).length, 1);
       const winner = marks.indexOf(true);
       assert.deepEqual(await s.refreshTokens.find('r-race'), { ...refresh({ hash: 'r-race' }), usedAt: T0 + winner, successorHash: `succ-${winner}` });
+      const stored = await Promise.all(marks.map((_, i) => s.refreshTokens.find(`succ-${i}`)));
+      assert.deepEqual(stored.map((x) => x !== undefined), marks, 'only the winner stored its successor');
 
       const early = refresh({ hash: 'r-early', revokedAt: T0 + 1 });
       const other = refresh({ hash: 'r-other', authorizationId: 'az-rt2' });
@@ -277,6 +290,22 @@ for (const database of await testDatabases()) {
       assert.equal((await s.refreshTokens.find('r-race'))?.revokedAt, T0 + 50);
       assert.equal((await s.refreshTokens.find('r-early'))?.revokedAt, T0 + 1, 'keeps its first revocation time');
       assert.deepEqual(await s.refreshTokens.find('r-other'), other);
+    });
+
+    it('refresh tokens: findGrant reads the token with its authorization and the member (roles, disabled) in one query', async () => {
+      const az = authorization({ id: 'az-fg', userId: 'u2', scopes: ['monitors_read', 'timeseries_query'] });
+      await s.authorizations.insert(az);
+      const t = refresh({ hash: 'r-fg', authorizationId: 'az-fg' });
+      await s.refreshTokens.insert(t);
+      assert.equal(await s.refreshTokens.findGrant('nope'), undefined);
+      assert.deepEqual(await s.refreshTokens.findGrant('r-fg'), { token: t, authorization: az, member: undefined }, 'not a member of the tenant');
+      await s.users.addMembership({ tenantId: 't1', userId: 'u2', roles: ['iam:configManager'], createdAt: T0, disabledAt: null });
+      assert.deepEqual(await s.refreshTokens.findGrant('r-fg'), { token: t, authorization: az, member: { roles: ['iam:configManager'], disabled: false } });
+      await s.users.setMembershipDisabled('t1', 'u2', T0 + 1);
+      assert.deepEqual(await s.refreshTokens.findGrant('r-fg'), { token: t, authorization: az, member: { roles: ['iam:configManager'], disabled: true } });
+      await s.users.setMembershipDisabled('t1', 'u2', null);
+      await s.authorizations.revoke(['az-fg'], T0 + 2);
+      assert.deepEqual(await s.refreshTokens.findGrant('r-fg'), { token: t, authorization: { ...az, revokedAt: T0 + 2, updatedAt: T0 + 2 }, member: { roles: ['iam:configManager'], disabled: false } });
     });
 
     it('API keys: exact round-trip by hash and by (tenant, id); ConflictError on a duplicate id or hash', async () => {

@@ -6,7 +6,7 @@ import { requireParam } from '../params.ts';
 import { generateSecret, isWellFormedSecret } from '../secrets.ts';
 import { authenticateIntegrationClient, type SiteContext } from '../site.ts';
 import type { AuthorizationCodeRecord, Stores } from '../../storage/types.ts';
-import { grantableScopes, tokenResponse, type SiteTokenResponse } from './issue.ts';
+import { grantableScopes, grantMember, tokenResponse, type SiteTokenResponse } from './issue.ts';
 
 export const grantType = 'authorization_code';
 
@@ -57,7 +57,7 @@ export async function handler(ctx: SiteContext, source: CredentialSource, ip: st
 async function redeem(ctx: SiteContext, tx: Stores, code: AuthorizationCodeRecord, now: number): Promise<SiteTokenResponse> {
   const authorization = await tx.authorizations.find(code.authorizationId);
   if (!authorization || authorization.revokedAt !== null || authorization.clientId !== code.clientId) throw invalidCode();
-  const scopes = await grantableScopes(ctx, tx, authorization, undefined);
+  const scopes = grantableScopes(ctx, authorization, await grantMember(tx, authorization), undefined);
   if (!scopes) throw invalidCode();
   const refreshToken = generateSecret('refreshToken');
   await tx.refreshTokens.insert({

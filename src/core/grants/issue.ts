@@ -4,7 +4,7 @@ import { hasRole } from '../roles.ts';
 import { parseScope } from '../scopes.ts';
 import type { SiteContext } from '../site.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
-import type { AuthorizationRecord, Stores } from '../../storage/types.ts';
+import type { AuthorizationRecord, GrantMember, Stores } from '../../storage/types.ts';
 
 /**
  * Steps the site-level grants (authorization_code, refresh_token) share, so that each grant reads
@@ -26,12 +26,12 @@ export interface SiteTokenResponse {
  * roles no longer allow are dropped (MG-3: role changes apply from the next refresh). A requested
  * `scope` narrows the result and may not go beyond the authorization (TK-4: `invalid_scope`).
  */
-export async function grantableScopes(
+export function grantableScopes(
   ctx: Pick<SiteContext, 'scopes'>,
-  stores: Pick<Stores, 'users'>,
-  authorization: Pick<AuthorizationRecord, 'tenantId' | 'userId' | 'scopes'>,
+  authorization: Pick<AuthorizationRecord, 'scopes'>,
+  member: GrantMember | undefined,
   requested: string | undefined,
-): Promise<string[] | undefined> {
+): string[] | undefined {
   let scopes = authorization.scopes;
   if (requested !== undefined) {
     const asked = parseScope(requested);
@@ -40,15 +40,21 @@ export async function grantableScopes(
     if (beyond.length > 0) throw new InvalidScope(`The following scopes were not granted: ${beyond.join(' ')}`);
     scopes = scopes.filter((s) => asked.includes(s));
   }
+  if (!member || member.disabled) return undefined;
+  return scopes.filter((name) => {
+    const def = ctx.scopes.get(name);
+    return def !== undefined && hasRole(member.roles, def.role);
+  });
+}
+
+/** The authorization's user as a member of its tenant, read from the user stores (the code exchange; the refresh reads it with its token). */
+export async function grantMember(stores: Pick<Stores, 'users'>, authorization: Pick<AuthorizationRecord, 'tenantId' | 'userId'>): Promise<GrantMember | undefined> {
   const [user, membership] = await Promise.all([
     stores.users.findById(authorization.userId),
     stores.users.findMembership(authorization.tenantId, authorization.userId),
   ]);
-  if (!user || user.disabledAt !== null || !membership || membership.disabledAt !== null) return undefined;
-  return scopes.filter((name) => {
-    const def = ctx.scopes.get(name);
-    return def !== undefined && hasRole(membership.roles, def.role);
-  });
+  if (!user || !membership) return undefined;
+  return { roles: membership.roles, disabled: user.disabledAt !== null || membership.disabledAt !== null };
 }
 
 /**

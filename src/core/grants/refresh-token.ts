@@ -4,7 +4,7 @@ import { InvalidGrant } from '../errors.ts';
 import { requireParam } from '../params.ts';
 import { deriveSecret, isWellFormedSecret } from '../secrets.ts';
 import { authenticateIntegrationClient, type SiteContext } from '../site.ts';
-import type { AuthorizationRecord, RefreshTokenRecord } from '../../storage/types.ts';
+import type { AuthorizationRecord, GrantMember, RefreshTokenRecord } from '../../storage/types.ts';
 import { grantableScopes, tokenResponse, type SiteTokenResponse } from './issue.ts';
 
 export const grantType = 'refresh_token';
@@ -24,9 +24,9 @@ export const successorOf = (ctx: Pick<SiteContext, 'successorKey'>, token: strin
 
 /**
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the token must be a live one of this client (TK-4)
- * whose authorization is live and whose user is still an enabled member (TK-7). A token not yet
- * used is retired in one atomic statement that names its successor, stored in the same
- * transaction. A retired token is answered with that same successor when it comes back within
+ * whose authorization is live and whose user is still an enabled member (TK-7), all read in one
+ * query. A token not yet used is retired by one atomic rotation that names its successor and
+ * stores it. A retired token is answered with that same successor when it comes back within
  * `refreshRetryWindow` while the successor is unused (TK-6); any other reuse revokes the whole
  * authorization (TK-5). Refresh tokens have no time-based expiry.
  */
@@ -35,46 +35,31 @@ export async function handler(ctx: SiteContext, source: CredentialSource, ip: st
   const token = requireParam(source.params, 'refresh_token');
   if (!isWellFormedSecret('refreshToken', token)) throw invalidRefreshToken(); // access tokens, codes, garbage
   const hash = ctx.hasher.hash(token);
-  let record = await ctx.storage.refreshTokens.find(hash);
-  if (!record || record.clientId !== client.clientId || record.revokedAt !== null) throw invalidRefreshToken();
-  const authorization = await ctx.storage.authorizations.find(record.authorizationId);
-  if (!authorization || authorization.revokedAt !== null) throw invalidRefreshToken();
+  let grant = await ctx.storage.refreshTokens.findGrant(hash);
+  if (!grant || grant.token.clientId !== client.clientId || grant.token.revokedAt !== null || grant.authorization.revokedAt !== null) {
+    throw invalidRefreshToken();
+  }
+  const { authorization, member } = grant;
   const successor = successorOf(ctx, token);
   const successorHash = ctx.hasher.hash(successor);
   const now = ctx.clock.now();
-  if (record.usedAt === null) {
-    const scopes = await currentScopes(ctx, authorization, source.params.scope);
-    if (await rotate(ctx, record, successorHash, now)) return tokenResponse(ctx, authorization, scopes, successor, now);
-    record = (await ctx.storage.refreshTokens.find(hash)) ?? record; // a concurrent refresh retired it first
+  if (grant.token.usedAt === null) {
+    const scopes = currentScopes(ctx, authorization, member, source.params.scope);
+    const next: RefreshTokenRecord = { hash: successorHash, authorizationId: authorization.id, clientId: client.clientId, createdAt: now, usedAt: null, successorHash: null, revokedAt: null };
+    if (await ctx.storage.refreshTokens.rotate(hash, next)) return tokenResponse(ctx, authorization, scopes, successor, now);
+    grant = (await ctx.storage.refreshTokens.findGrant(hash)) ?? grant; // a concurrent refresh retired it first
   }
-  if (await isRetry(ctx, record, successorHash, now)) {
-    return tokenResponse(ctx, authorization, await currentScopes(ctx, authorization, source.params.scope), successor, now);
+  if (await isRetry(ctx, grant.token, successorHash, now)) {
+    return tokenResponse(ctx, authorization, currentScopes(ctx, authorization, member, source.params.scope), successor, now);
   }
   await reuseDetected(ctx, authorization, client.clientId, ip);
   throw invalidRefreshToken();
 }
 
-async function currentScopes(ctx: SiteContext, authorization: AuthorizationRecord, requested: string | undefined): Promise<string[]> {
-  const scopes = await grantableScopes(ctx, ctx.storage, authorization, requested);
+function currentScopes(ctx: SiteContext, authorization: AuthorizationRecord, member: GrantMember | undefined, requested: string | undefined): string[] {
+  const scopes = grantableScopes(ctx, authorization, member, requested);
   if (!scopes) throw invalidRefreshToken();
   return scopes;
-}
-
-/** Retires the token naming its successor and stores the successor; false when another refresh retired it first. */
-async function rotate(ctx: SiteContext, record: RefreshTokenRecord, successorHash: string, now: number): Promise<boolean> {
-  return ctx.storage.transaction(async (tx) => {
-    if (!(await tx.refreshTokens.markUsed(record.hash, successorHash, now))) return false;
-    await tx.refreshTokens.insert({
-      hash: successorHash,
-      authorizationId: record.authorizationId,
-      clientId: record.clientId,
-      createdAt: now,
-      usedAt: null,
-      successorHash: null,
-      revokedAt: null,
-    });
-    return true;
-  });
 }
 
 /** TK-6: retired within the window, retries on, and its successor (the one it names) still unused. */

@@ -129,8 +129,8 @@ export async function openStorage(databaseUrl: string): Promise<Storage> {
   const db = new Kysely<Database>({ dialect });
   return {
     engine,
-    ...createStores(db),
-    transaction: (fn) => db.transaction().execute((trx) => fn(createStores(trx))),
+    ...createStores(db, engine),
+    transaction: (fn) => db.transaction().execute((trx) => fn(createStores(trx, engine))),
     migrate: () => migrateToLatest(db, engine),
     async ping() {
       try {

@@ -4,7 +4,7 @@ import { insertUnique, parseJson } from './common.ts';
 
 type LiveQuery = Parameters<AuthorizationStore['findLive']>[0];
 
-const toRecord = (r: Row<'authorizations'>): AuthorizationRecord => ({
+export const toAuthorization = (r: Row<'authorizations'>): AuthorizationRecord => ({
   id: r.id,
   tenantId: r.tenant_id,
   userId: r.user_id,
@@ -35,7 +35,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
 
   async find(id: string): Promise<AuthorizationRecord | undefined> {
     const r = await this.db.selectFrom('authorizations').selectAll().where('id', '=', id).executeTakeFirst();
-    return r && toRecord(r);
+    return r && toAuthorization(r);
   }
 
   /** Newest first; the id breaks ties within one millisecond. */
@@ -45,7 +45,7 @@ export class SqlAuthorizationStore implements AuthorizationStore {
       .orderBy('created_at', 'desc')
       .orderBy('id', 'desc')
       .execute();
-    return rows.map(toRecord);
+    return rows.map(toAuthorization);
   }
 
   /** Authorizations already revoked keep their first revocation time and are not returned. */

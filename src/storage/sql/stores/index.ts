@@ -1,5 +1,5 @@
 import type { Stores } from '../../types.ts';
-import type { Executor } from '../schema.ts';
+import type { Engine, Executor } from '../schema.ts';
 import { SqlApiKeyStore } from './api-keys.ts';
 import { SqlAppInstallationStore } from './app-installations.ts';
 import { SqlAppStore } from './apps.ts';
@@ -23,7 +23,7 @@ import { SqlTenantStore } from './tenants.ts';
 import { SqlUserStore } from './users.ts';
 
 /** Every store over one executor: the root database, or a transaction so that all of them write inside it. */
-export function createStores(db: Executor): Stores {
+export function createStores(db: Executor, engine: Engine): Stores {
   return {
     tenants: new SqlTenantStore(db),
     users: new SqlUserStore(db),
@@ -42,7 +42,7 @@ export function createStores(db: Executor): Stores {
     authorizationRequests: new SqlAuthorizationRequestStore(db),
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     authorizations: new SqlAuthorizationStore(db),
-    refreshTokens: new SqlRefreshTokenStore(db),
+    refreshTokens: new SqlRefreshTokenStore(db, engine),
     apiKeys: new SqlApiKeyStore(db),
     metrics: new SqlMetricStore(db),
     appInstallations: new SqlAppInstallationStore(db),

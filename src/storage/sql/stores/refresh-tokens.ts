@@ -1,6 +1,10 @@
-import type { RefreshTokenRecord, RefreshTokenStore } from '../../types.ts';
-import type { Executor, Row } from '../schema.ts';
-import { insertUnique } from './common.ts';
+import { sql } from 'kysely';
+import type { RefreshGrant, RefreshTokenRecord, RefreshTokenStore } from '../../types.ts';
+import type { Engine, Executor, Row } from '../schema.ts';
+import { toAuthorization } from './authorizations.ts';
+import { ConflictError } from '../../types.ts';
+import { prepared } from '../prepared.ts';
+import { insertUnique, parseJson } from './common.ts';
 
 const toRecord = (r: Row<'refresh_tokens'>): RefreshTokenRecord => ({
   hash: r.hash,
@@ -13,7 +17,10 @@ const toRecord = (r: Row<'refresh_tokens'>): RefreshTokenRecord => ({
 });
 
 export class SqlRefreshTokenStore implements RefreshTokenStore {
-  constructor(private readonly db: Executor) {}
+  constructor(
+    private readonly db: Executor,
+    private readonly engine: Engine,
+  ) {}
 
   async insert(r: RefreshTokenRecord): Promise<void> {
     await insertUnique('refresh token', this.db.insertInto('refresh_tokens').values({
@@ -32,14 +39,34 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
     return r && toRecord(r);
   }
 
-  /** One statement: of concurrent refreshes with one token only one finds used_at still null. */
-  async markUsed(hash: string, successorHash: string, at: number): Promise<boolean> {
-    const r = await this.db.updateTable('refresh_tokens')
-      .set({ used_at: at, successor_hash: successorHash })
-      .where('hash', '=', hash)
-      .where('used_at', 'is', null)
-      .executeTakeFirst();
-    return r.numUpdatedRows > 0n;
+  async findGrant(hash: string): Promise<RefreshGrant | undefined> {
+    const [r] = (await findGrant(this.db, hash)).rows;
+    if (!r) return undefined;
+    const authorization = toAuthorization({
+      id: r.a_id, tenant_id: r.a_tenant_id, user_id: r.a_user_id, client_id: r.a_client_id, app_id: r.a_app_id,
+      scopes: r.a_scopes, created_at: r.a_created_at, updated_at: r.a_updated_at, revoked_at: r.a_revoked_at,
+    });
+    const member = r.m_roles === null || r.u_id === null
+      ? undefined
+      : { roles: parseJson<string[]>(r.m_roles), disabled: r.m_disabled_at !== null || r.u_disabled_at !== null };
+    return { token: toRecord(r), authorization, member };
+  }
+
+  /**
+   * PostgreSQL: one statement (the update feeds the insert), so a rotation is one round trip and
+   * atomic on its own; a concurrent rotation waits on the row and then finds used_at set.
+   * SQLite: the update and the insert in one transaction (the caller's, or one begun here).
+   */
+  async rotate(hash: string, successor: RefreshTokenRecord): Promise<boolean> {
+    const { hash: next, createdAt: at } = successor;
+    if (this.engine === 'postgres') return ((await rotateInOneStatement(this.db, at, next, hash)).numAffectedRows ?? 0n) > 0n;
+    const work = async (db: Executor): Promise<boolean> => {
+      if (((await markUsed(db, at, next, hash)).numAffectedRows ?? 0n) === 0n) return false;
+      const inserted = await insertSuccessor(db, next, successor.authorizationId, successor.clientId, at);
+      if ((inserted.numAffectedRows ?? 0n) === 0n) throw new ConflictError('refresh token already exists');
+      return true;
+    };
+    return this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
   }
 
   /** Tokens already revoked keep their first revocation time. */
@@ -52,3 +79,40 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
       .execute();
   }
 }
+
+// The refresh grant's statements, compiled once (prepared.ts).
+
+const findGrant = prepared((db: Executor, hash: string) => db.selectFrom('refresh_tokens as t')
+  .innerJoin('authorizations as a', 'a.id', 't.authorization_id')
+  .leftJoin('memberships as m', (j) => j.onRef('m.tenant_id', '=', 'a.tenant_id').onRef('m.user_id', '=', 'a.user_id'))
+  .leftJoin('users as u', 'u.id', 'a.user_id')
+  .selectAll('t')
+  .select([
+    'a.id as a_id', 'a.tenant_id as a_tenant_id', 'a.user_id as a_user_id', 'a.client_id as a_client_id', 'a.app_id as a_app_id',
+    'a.scopes as a_scopes', 'a.created_at as a_created_at', 'a.updated_at as a_updated_at', 'a.revoked_at as a_revoked_at',
+    'm.roles as m_roles', 'm.disabled_at as m_disabled_at', 'u.id as u_id', 'u.disabled_at as u_disabled_at',
+  ])
+  .where('t.hash', '=', hash));
+
+/** One statement: of concurrent refreshes with one token only one finds used_at still null. */
+const markUsed = prepared((db: Executor, at: number, successorHash: string, hash: string) => db.updateTable('refresh_tokens')
+  .set({ used_at: at, successor_hash: successorHash })
+  .where('hash', '=', hash)
+  .where('used_at', 'is', null));
+
+const insertSuccessor = prepared((db: Executor, hash: string, authorizationId: string, clientId: string, at: number) => db.insertInto('refresh_tokens')
+  .values({ hash, authorization_id: authorizationId, client_id: clientId, created_at: at, used_at: null, successor_hash: null, revoked_at: null })
+  .onConflict((oc) => oc.doNothing()));
+
+const rotateInOneStatement = prepared((db: Executor, at: number, successorHash: string, hash: string) => db
+  .with('used', (w) => w.updateTable('refresh_tokens')
+    .set({ used_at: at, successor_hash: successorHash })
+    .where('hash', '=', hash)
+    .where('used_at', 'is', null)
+    .returning(['authorization_id', 'client_id']))
+  .insertInto('refresh_tokens')
+  .columns(['hash', 'authorization_id', 'client_id', 'created_at', 'used_at', 'successor_hash', 'revoked_at'])
+  .expression((eb) => eb.selectFrom('used').select([
+    sql<string>`cast(${successorHash} as text)`.as('hash'), 'used.authorization_id', 'used.client_id', sql<number>`cast(${at} as bigint)`.as('created_at'),
+    sql<null>`null`.as('used_at'), sql<null>`null`.as('successor_hash'), sql<null>`null`.as('revoked_at'),
+  ])));
