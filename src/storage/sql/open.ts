@@ -9,6 +9,7 @@ import {
 import type { Storage } from '../types.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database, Engine } from './schema.ts';
+import { GroupCommit } from './group-commit.ts';
 import { createStores } from './stores/index.ts';
 
 /**
@@ -129,7 +130,7 @@ export async function openStorage(databaseUrl: string): Promise<Storage> {
   const db = new Kysely<Database>({ dialect });
   return {
     engine,
-    ...createStores(db, engine),
+    ...createStores(db, engine, engine === 'sqlite' ? new GroupCommit(db) : undefined),
     transaction: (fn) => db.transaction().execute((trx) => fn(createStores(trx, engine))),
     migrate: () => migrateToLatest(db, engine),
     async ping() {

@@ -1,4 +1,5 @@
 import type { Stores } from '../../types.ts';
+import type { GroupCommit } from '../group-commit.ts';
 import type { Engine, Executor } from '../schema.ts';
 import { SqlApiKeyStore } from './api-keys.ts';
 import { SqlAppInstallationStore } from './app-installations.ts';
@@ -22,8 +23,11 @@ import { SqlSigningKeyStore } from './signing-keys.ts';
 import { SqlTenantStore } from './tenants.ts';
 import { SqlUserStore } from './users.ts';
 
-/** Every store over one executor: the root database, or a transaction so that all of them write inside it. */
-export function createStores(db: Executor, engine: Engine): Stores {
+/**
+ * Every store over one executor: the root database, or a transaction so that all of them write
+ * inside it. `group` (SQLite's root database) lets hot writes share commits.
+ */
+export function createStores(db: Executor, engine: Engine, group?: GroupCommit): Stores {
   return {
     tenants: new SqlTenantStore(db),
     users: new SqlUserStore(db),
@@ -42,7 +46,7 @@ export function createStores(db: Executor, engine: Engine): Stores {
     authorizationRequests: new SqlAuthorizationRequestStore(db),
     authorizationCodes: new SqlAuthorizationCodeStore(db),
     authorizations: new SqlAuthorizationStore(db),
-    refreshTokens: new SqlRefreshTokenStore(db, engine),
+    refreshTokens: new SqlRefreshTokenStore(db, engine, group),
     apiKeys: new SqlApiKeyStore(db),
     metrics: new SqlMetricStore(db),
     appInstallations: new SqlAppInstallationStore(db),

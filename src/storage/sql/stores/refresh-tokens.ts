@@ -3,6 +3,7 @@ import type { RefreshGrant, RefreshTokenRecord, RefreshTokenStore } from '../../
 import type { Engine, Executor, Row } from '../schema.ts';
 import { toAuthorization } from './authorizations.ts';
 import { ConflictError } from '../../types.ts';
+import type { GroupCommit } from '../group-commit.ts';
 import { prepared } from '../prepared.ts';
 import { insertUnique, parseJson } from './common.ts';
 
@@ -20,6 +21,8 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   constructor(
     private readonly db: Executor,
     private readonly engine: Engine,
+    /** SQLite's root stores only: rotations outside a transaction share commits (group-commit.ts). */
+    private readonly group?: GroupCommit,
   ) {}
 
   async insert(r: RefreshTokenRecord): Promise<void> {
@@ -55,7 +58,8 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   /**
    * PostgreSQL: one statement (the update feeds the insert), so a rotation is one round trip and
    * atomic on its own; a concurrent rotation waits on the row and then finds used_at set.
-   * SQLite: the update and the insert in one transaction (the caller's, or one begun here).
+   * SQLite: the update and the insert in the caller's transaction, or else as one unit of a group
+   * commit with the other rotations of this turn of the event loop.
    */
   async rotate(hash: string, successor: RefreshTokenRecord): Promise<boolean> {
     const { hash: next, createdAt: at } = successor;
@@ -66,7 +70,8 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
       if ((inserted.numAffectedRows ?? 0n) === 0n) throw new ConflictError('refresh token already exists');
       return true;
     };
-    return this.db.isTransaction ? work(this.db) : this.db.transaction().execute(work);
+    if (this.db.isTransaction) return work(this.db);
+    return this.group ? this.group.run(work) : this.db.transaction().execute(work);
   }
 
   /** Tokens already revoked keep their first revocation time. */
