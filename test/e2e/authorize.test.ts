@@ -149,7 +149,7 @@ for (const engine of engines()) {
       assertErrorPage(await get(missing, admin.cookie), INVALID_CLIENT);
       const doomed = await makeClient(s, partnerId);
       assert.equal((await get(valid({ client_id: doomed.client.clientId }), admin.cookie)).status, 200);
-      await s.tessera.storage.integrationClients.markDeleted(doomed.client.clientId, s.tessera.clock.now());
+      await s.tessera.apps.deleteClient(partnerId, doomed.app.id, doomed.client.clientId, SYSTEM_ACTOR);
       assertErrorPage(await get(valid({ client_id: doomed.client.clientId }), admin.cookie), INVALID_CLIENT);
 
       // The test client: its own tenant's users only, even with a bad scope (no redirect).
