@@ -330,6 +330,13 @@ export interface Storage extends Stores {
   readonly engine: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction; every store handed to it writes inside that transaction. */
   transaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
+  /**
+   * A short transaction of the token hot path (a few point reads and writes, nothing slow inside):
+   * on SQLite it shares its commit with the others of this turn of the event loop, each in its own
+   * savepoint so that a throw undoes only its writes; elsewhere a plain transaction. It settles
+   * only after its writes are committed.
+   */
+  hotTransaction<T>(fn: (tx: Stores) => Promise<T>): Promise<T>;
   /** Applies pending migrations; returns the names applied. */
   migrate(): Promise<string[]>;
   /** True when the database answers a trivial query. */

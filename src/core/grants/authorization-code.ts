@@ -21,7 +21,7 @@ type Exchange = { tokens: SiteTokenResponse } | { replayed: () => void };
  * RFC 6749 §4.1.3 with RFC 7636: authenticate the client, consume the code in one atomic
  * statement and check what it is bound to — unexpired (PK-3), this client and this redirect URI
  * byte for byte (PK-6), the PKCE verifier (PK-2), a live authorization of a still-enabled member —
- * then store a new refresh token. Everything runs in one transaction, so a failed check changes
+ * then store a new refresh token. Everything runs in one (hot) transaction, so a failed check changes
  * nothing (the code stays usable for its rightful client). A code used before is a replay:
  * `invalid_grant`, and the authorization it issued is revoked with all its tokens (PK-5).
  */
@@ -37,7 +37,7 @@ export async function handler(ctx: SiteContext, source: CredentialSource, ip: st
   }
   const now = ctx.clock.now();
   const hash = ctx.hasher.hash(code);
-  const outcome = await ctx.storage.transaction(async (tx): Promise<Exchange> => {
+  const outcome = await ctx.storage.hotTransaction(async (tx): Promise<Exchange> => {
     const consumed = await tx.authorizationCodes.consume(hash, now);
     if (!consumed) throw invalidCode();
     if ('replayed' in consumed) return { replayed: await revokeReplayed(ctx, tx, consumed.replayed, client.clientId, ip) };

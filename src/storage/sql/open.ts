@@ -128,10 +128,13 @@ async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<st
 export async function openStorage(databaseUrl: string): Promise<Storage> {
   const { engine, dialect } = dialectFor(databaseUrl);
   const db = new Kysely<Database>({ dialect });
+  const group = engine === 'sqlite' ? new GroupCommit(db) : undefined;
+  const transaction: Storage['transaction'] = (fn) => db.transaction().execute((trx) => fn(createStores(trx, engine)));
   return {
     engine,
-    ...createStores(db, engine, engine === 'sqlite' ? new GroupCommit(db) : undefined),
-    transaction: (fn) => db.transaction().execute((trx) => fn(createStores(trx, engine))),
+    ...createStores(db, engine, group),
+    transaction,
+    hotTransaction: group ? (fn) => group.run((trx) => fn(createStores(trx, engine))) : transaction,
     migrate: () => migrateToLatest(db, engine),
     async ping() {
       try {
