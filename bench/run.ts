@@ -6,7 +6,7 @@
  * be started or answered a check wrongly.
  *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 50),
- * BENCH_CASES (comma-separated, default all), BENCH_CODE_RATE (req/s the code pool is sized for,
+ * BENCH_CASES (comma-separated, default all), BENCH_PROFILE (a directory for the servers' CPU profiles), BENCH_CODE_RATE (req/s the code pool is sized for,
  * default 5000), BENCH_DATABASE_URL or TESSERA_TEST_DATABASE_URL (also run Tessera on a fresh
  * PostgreSQL database).
  */
