@@ -28,7 +28,7 @@ function readJson(file: string): unknown {
 const secretLines = (c: { clientId: string; clientSecret: string }) => `Client ID: ${c.clientId}\nSecret:    ${c.clientSecret}`;
 
 /**
- * The Developer Platform's commands, for the site operator: `app create|approve-scope|export|import`
+ * The Developer Platform's commands, for the site operator: `app create|list|approve-scope|export|import`
  * and `client create|publish`. They act across tenants (the operator's view), name the tenant
  * where a new app goes, and print human text or, with --json, one JSON object.
  */
@@ -40,6 +40,18 @@ export function registerAppCommands(program: Command, { globalOptions, withTesse
         const tenant = await t.tenants.findByName(flags.tenant);
         const a = await t.apps.createApp(tenant.id, { name: flags.name, description: flags.description }, actor);
         print(flags, { appId: a.appId }, `app ${a.name} (${a.appId}) in tenant ${tenant.name}`);
+      }),
+  );
+  globalOptions(app.command('list').description('list a tenant\'s apps with their clients').requiredOption('--tenant <name>')).action(
+    async (flags: Flags & { tenant: string }) =>
+      withTessera(flags, async (t) => {
+        const tenant = await t.tenants.findByName(flags.tenant);
+        const apps = await Promise.all((await t.apps.listApps(tenant.id)).items.map(async (a) => ({
+          ...a,
+          clients: (await t.apps.listClients(tenant.id, a.appId)).items.map((c) => ({ clientId: c.clientId, kind: c.kind, name: c.name })),
+        })));
+        const human = apps.map((a) => [`${a.name}\t${a.appId}${a.stable ? '\tstable' : ''}`, ...a.clients.map((c) => `  ${c.kind}\t${c.clientId}\t${c.name}`)].join('\n'));
+        print(flags, apps, human.length > 0 ? human.join('\n') : `no apps in tenant ${tenant.name}`);
       }),
   );
   globalOptions(app.command('approve-scope <appId> <scope>').description('let the app\'s clients request a private scope such as api_keys_write')).action(

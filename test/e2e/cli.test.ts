@@ -250,6 +250,12 @@ for (const engine of engines()) describe(`tessera app and client commands (${eng
       assert.match(c.clientSecret!, /^tcs_[0-9A-Za-z]{49}$/);
       assert.ok(![test.clientId, published.clientId].includes(c.clientId));
     }
+    const listed = await json('app', 'list', '--tenant', 'acme');
+    assert.deepEqual(listed.map((a: { appId: string; name: string; clients: unknown[] }) => [a.appId, a.name, a.clients]), [
+      [app.appId, 'Acme Metrics', [{ clientId: test.clientId, kind: 'test', name: 'Acme Metrics' }, { clientId: published.clientId, kind: 'published', name: 'Acme Metrics' }]],
+      [imported.appId, 'Acme Metrics', imported.clients.map((c: { clientId: string }, i: number) => ({ clientId: c.clientId, kind: i === 0 ? 'test' : 'published', name: 'Acme Metrics' }))],
+    ]);
+    assert.deepEqual(await json('app', 'list', '--tenant', 'globex').catch((e: { stderr: string }) => e.stderr.trim()), 'tessera: No tenant named "globex".');
   });
 });
 
