@@ -140,8 +140,9 @@ export async function openTessera(
       perAccount: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount),
       perIp: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
     });
-    const feed = new ChangeFeed(storage.changes, clock, config.changePollInterval, (err) => options.onBackgroundError?.(err));
+    const feed = new ChangeFeed(storage.changes, config.changePollInterval, (err) => options.onBackgroundError?.(err));
     followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs, clients });
+    await feed.mark(); // before loading: what commits from here on is replayed by the feed, not missed
     await keys.load(storage);
     state.load(await storage.revocations.listLive(clock.now()));
     let stopMaintenance = (): void => undefined;

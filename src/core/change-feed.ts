@@ -5,30 +5,29 @@ import type { RevocationState } from './tokens/revocation-state.ts';
 import type { ChangeRecord, ChangeStore, Stores } from '../storage/types.ts';
 
 /** Kinds of change other nodes must hear about; `key` says which object changed. */
-export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user' | 'api_key';
+export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user' | 'api_key' | 'app' | 'integration_client' | 'app_installation';
 
 export type ChangeHandler = (change: ChangeRecord) => void | Promise<void>;
-
-/** How long a hole in the sequence is waited for (a concurrent transaction may still commit it). */
-const GAP_WAIT_MS = 5000;
 
 /**
  * Every node reads the shared change log every `intervalMs` and hands each new entry to the
  * handlers (cache invalidation, revocations, key reloads). Writes from any process — another node
- * or the CLI — are therefore seen within one interval. Sequence holes left by transactions still
- * in flight (PostgreSQL allots sequence values before commit) are re-read until filled or stale.
+ * or the CLI — are therefore seen within one interval. The store guarantees that a sequence number
+ * becomes visible only after every smaller one is visible or rolled back (see the SQL change
+ * store), so the feed simply follows a watermark: no hole can fill in later.
+ *
+ * A node calls `mark()` before it loads the state the feed keeps current (revocations, keys), so a
+ * change committed between that load and `start()` is replayed rather than missed; handlers are
+ * idempotent.
  */
 export class ChangeFeed {
-  private watermark = 0;
-  private readonly seen = new Set<number>();
-  private readonly gaps = new Map<number, number>();
+  private watermark: number | undefined;
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private readonly handlers: ChangeHandler[] = [];
 
   constructor(
     private readonly store: ChangeStore,
-    private readonly clock: Clock,
     private readonly intervalMs: number,
     private readonly onError: (err: unknown) => void,
   ) {}
@@ -37,8 +36,14 @@ export class ChangeFeed {
     this.handlers.push(handler);
   }
 
-  async start(): Promise<void> {
+  /** Records where the log stands now: the feed will deliver every change after this point. */
+  async mark(): Promise<void> {
     this.watermark = await this.store.latestSeq();
+  }
+
+  /** Polls from the mark (taken now if `mark()` was not called). */
+  async start(): Promise<void> {
+    if (this.watermark === undefined) await this.mark();
     this.timer = setInterval(() => void this.poll(), this.intervalMs);
     this.timer.unref();
   }
@@ -58,36 +63,15 @@ export class ChangeFeed {
   }
 
   private async readOnce(): Promise<void> {
-    let cursor = this.gaps.size > 0 ? Math.min(this.watermark, ...[...this.gaps.keys()].map((s) => s - 1)) : this.watermark;
+    this.watermark ??= await this.store.latestSeq();
     for (;;) {
-      const batch = await this.store.since(cursor, 500);
-      const fresh = batch.filter((c) => !this.seen.has(c.seq) && (c.seq > this.watermark || this.gaps.has(c.seq)));
-      for (const change of fresh) await this.dispatch(change);
-      this.advance(batch);
-      if (batch.length < 500) break;
-      cursor = batch[batch.length - 1]!.seq;
-    }
-    const now = this.clock.now();
-    for (const [seq, since] of this.gaps) if (now - since > GAP_WAIT_MS) this.gaps.delete(seq);
-    const oldestGap = this.gaps.size > 0 ? Math.min(...this.gaps.keys()) : Infinity;
-    for (const seq of this.seen) if (seq < oldestGap && seq <= this.watermark) this.seen.delete(seq);
-  }
-
-  private advance(batch: ChangeRecord[]): void {
-    const now = this.clock.now();
-    for (const c of batch) {
-      this.gaps.delete(c.seq);
-      if (c.seq > this.watermark) {
-        for (let s = this.watermark + 1; s < c.seq; s++) if (!this.seen.has(s)) this.gaps.set(s, now);
-        this.watermark = c.seq;
+      const batch = await this.store.since(this.watermark, 500);
+      for (const change of batch) {
+        for (const h of this.handlers) await h(change);
+        this.watermark = change.seq;
       }
-      this.seen.add(c.seq);
+      if (batch.length < 500) break;
     }
-  }
-
-  private async dispatch(change: ChangeRecord): Promise<void> {
-    this.seen.add(change.seq);
-    for (const h of this.handlers) await h(change);
   }
 }
 

@@ -45,8 +45,9 @@ export async function openResourceVerifier(options: ResourceVerifierOptions): Pr
   const keys = new SigningKeys(undefined, clock, horizon);
   const state = new RevocationState();
   const directory = new Directory(storage, clock);
-  const feed = new ChangeFeed(storage.changes, clock, options.pollInterval ?? 200, options.onError ?? (() => undefined));
+  const feed = new ChangeFeed(storage.changes, options.pollInterval ?? 200, options.onError ?? (() => undefined));
   followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs: horizon });
+  await feed.mark(); // before loading: what commits from here on is replayed by the feed, not missed
   await keys.load(storage);
   state.load(await storage.revocations.listLive(clock.now()));
   await feed.start();

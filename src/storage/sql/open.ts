@@ -6,9 +6,9 @@ import {
   CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql,
   type DatabaseConnection, type Dialect, type Driver,
 } from 'kysely';
-import type { Storage } from '../types.ts';
+import type { Storage, Stores } from '../types.ts';
 import { migrationProvider } from './migrations/index.ts';
-import type { Database, Engine } from './schema.ts';
+import type { Database, Engine, Executor } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
 import { createStores } from './stores/index.ts';
 
@@ -129,12 +129,19 @@ export async function openStorage(databaseUrl: string): Promise<Storage> {
   const { engine, dialect } = dialectFor(databaseUrl);
   const db = new Kysely<Database>({ dialect });
   const group = engine === 'sqlite' ? new GroupCommit(db) : undefined;
-  const transaction: Storage['transaction'] = (fn) => db.transaction().execute((trx) => fn(createStores(trx, engine)));
+  /** `fn` over stores of `trx`, then the change-log rows it appended (held back until now on PostgreSQL, see changes.ts). */
+  const within = async <T>(trx: Executor, fn: (tx: Stores) => Promise<T>): Promise<T> => {
+    const stores = createStores(trx, engine);
+    const result = await fn(stores);
+    await stores.changes.flush();
+    return result;
+  };
+  const transaction: Storage['transaction'] = (fn) => db.transaction().execute((trx) => within(trx, fn));
   return {
     engine,
     ...createStores(db, engine, group),
     transaction,
-    hotTransaction: group ? (fn) => group.run((trx) => fn(createStores(trx, engine))) : transaction,
+    hotTransaction: group ? (fn) => group.run((trx) => within(trx, fn)) : transaction,
     migrate: () => migrateToLatest(db, engine),
     async ping() {
       try {

@@ -27,7 +27,7 @@ import { SqlUserStore } from './users.ts';
  * Every store over one executor: the root database, or a transaction so that all of them write
  * inside it. `group` (SQLite's root database) lets hot writes share commits.
  */
-export function createStores(db: Executor, engine: Engine, group?: GroupCommit): Stores {
+export function createStores(db: Executor, engine: Engine, group?: GroupCommit): Stores & { changes: SqlChangeStore } {
   return {
     tenants: new SqlTenantStore(db),
     users: new SqlUserStore(db),
@@ -37,7 +37,7 @@ export function createStores(db: Executor, engine: Engine, group?: GroupCommit):
     sessions: new SqlSessionStore(db),
     audit: new SqlAuditStore(db),
     revocations: new SqlRevocationStore(db),
-    changes: new SqlChangeStore(db),
+    changes: new SqlChangeStore(db, engine),
     monitors: new SqlMonitorStore(db),
     ingest: new SqlIngestStore(db),
     settings: new SqlSettingStore(db),
