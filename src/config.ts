@@ -27,16 +27,22 @@ export const ConfigSchema = Type.Object({
   refreshRetryWindow: Seconds(30, 'How long a just-retired refresh token may be retried (same successor) before reuse revokes the authorization, seconds; 0 turns retries off', 0),
   sessionIdleTimeout: Seconds(1800, 'Console session idle timeout, seconds'),
   sessionLifetime: Seconds(43200, 'Console session absolute lifetime, seconds'),
-  loginFailuresPerAccount: Type.Integer({ default: 5, minimum: 1, description: 'Failed sign-ins per account per window before 429' }),
-  loginFailuresPerIp: Type.Integer({ default: 50, minimum: 1, description: 'Failed sign-ins per client IP per window before 429' }),
+  loginFailuresPerAccount: Type.Integer({ default: 5, minimum: 1, description: 'Failed sign-ins (and wrong current passwords on a password change) per account from one client IP (IPv6: /64) per window before 429' }),
+  loginFailuresPerIp: Type.Integer({ default: 50, minimum: 1, description: 'Failed sign-ins per client IP (IPv6: /64) per window, whatever the account, before 429' }),
+  loginFailuresPerAccountAllIps: Type.Integer({ default: 20, minimum: 1, description: 'Failed sign-ins per account from all client IPs together per window before 429; an IP that signed in to the account in the last 30 days is exempt, so strangers cannot lock the owner out' }),
   loginFailureWindow: Seconds(900, 'Sign-in failure window, seconds'),
+  oneTimePasswordTtl: Seconds(604800, 'How long a generated one-time password (new user, new one-time password) stays valid for its single sign-in, seconds'),
   clientAuthFailuresPerClient: Type.Integer({ default: 10, minimum: 1, description: 'Failed client authentications per client id per window before 429' }),
   clientAuthFailuresPerIp: Type.Integer({ default: 300, minimum: 1, description: 'Failed client authentications per IP per window before 429' }),
   clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
-  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, introspection, authorize and /api/v1/validate endpoints' }),
+  rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, authorize and /api/v1/validate endpoints; on introspection, anonymous requests (no client credentials) per IP per minute' }),
+  introspectionRequestsPerClient: Type.Integer({ default: 600000, minimum: 1, description: 'Introspection requests per authenticated caller (principal or integration client) per minute; these do not count per IP' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses whose X-Forwarded-For is believed (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
+  requestTimeout: Seconds(30, 'Time a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed (also bounds draining at shutdown), seconds'),
+  headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT, seconds'),
+  keepAliveTimeout: Seconds(72, 'How long an idle keep-alive connection stays open; keep it above the idle timeout of a load balancer in front, seconds'),
   changePollInterval: Type.Integer({ default: 200, minimum: 10, maximum: 900, description: 'How often a node reads the change log (revocations, principal changes), ms' }),
   scopeCatalogue: Type.String({ default: '', description: 'Path of a JSON scope catalogue replacing the built-in one' }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
@@ -140,6 +146,9 @@ export function resolveConfig(
     throw new ConfigError(`${envName(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
   }
   const config = merged as Config;
+  if (config.headersTimeout > config.requestTimeout) {
+    throw new ConfigError(`${envName('headersTimeout')}: must not exceed ${envName('requestTimeout')} (${config.headersTimeout} > ${config.requestTimeout})`);
+  }
   if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
   const baseUrl = (config.baseUrl || `http://localhost:${config.port}`).replace(/\/+$/, '');
   checkUrl(envName('baseUrl'), baseUrl + '/');

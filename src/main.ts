@@ -7,7 +7,7 @@ import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
-import { authFailureLimits } from './core/client-auth.ts';
+import { authFailureLimits, introspectionLimits } from './core/client-auth.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { Cursors } from './core/cursor.ts';
 import { Directory } from './core/directory.ts';
@@ -15,7 +15,7 @@ import { ProblemError } from './core/errors.ts';
 import { SYSTEM_ACTOR } from './core/events.ts';
 import { deriveKey, generateMasterKey, parseMasterKey } from './core/master-key.ts';
 import { PrincipalService } from './core/principals.ts';
-import { FailureLimiter } from './core/rate-limiter.ts';
+import { FailureLimiter, RequestLimiter } from './core/rate-limiter.ts';
 import { InstallationService } from './core/installations.ts';
 import type { RealmContext } from './core/realm.ts';
 import { RevocationService } from './core/revocation-service.ts';
@@ -107,6 +107,10 @@ export async function openTessera(
     const hasher = new SecretHasher(deriveKey(masterKey, 'secret-hmac'));
     const verifier = new AccessTokenVerifier(keys, state, clock, config.clockSkew);
     const windowMs = config.clientAuthFailureWindow * 1000;
+    const failureLimits = authFailureLimits(
+      new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerClient),
+      new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerIp),
+    );
     const realm: RealmContext = {
       config,
       clock,
@@ -114,9 +118,11 @@ export async function openTessera(
       hasher,
       keys,
       scopes: loadScopeCatalogue(config.scopeCatalogue),
-      limits: authFailureLimits(
-        new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerClient),
-        new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerIp),
+      limits: failureLimits,
+      introspectionLimits: introspectionLimits(
+        failureLimits,
+        new RequestLimiter(clock, 60_000, config.rateLimitPerIp),
+        new RequestLimiter(clock, 60_000, config.introspectionRequestsPerClient),
       ),
       verifier,
       revocations,
@@ -126,6 +132,7 @@ export async function openTessera(
       config, clock, storage, hasher, audit, keys, verifier, revocations,
       scopes: realm.scopes,
       limits: realm.limits,
+      introspectionLimits: realm.introspectionLimits,
       clients,
       successorKey: createSecretKey(deriveKey(masterKey, 'refresh-successor')),
     };
@@ -137,8 +144,12 @@ export async function openTessera(
       key: deriveKey(masterKey, 'session'),
       idleMs: config.sessionIdleTimeout * 1000,
       lifetimeMs: config.sessionLifetime * 1000,
-      perAccount: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount),
-      perIp: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
+      oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000,
+      limits: {
+        perAccountFromClient: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount),
+        perClient: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
+        perAccount: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccountAllIps),
+      },
     });
     const feed = new ChangeFeed(storage.changes, config.changePollInterval, (err) => options.onBackgroundError?.(err));
     followChanges(feed, { directory, state, keys, stores: storage, clock, horizonMs, clients });
@@ -157,7 +168,7 @@ export async function openTessera(
       cursors,
       sealKey,
       principals: new PrincipalService({
-        storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl,
+        storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl, scopes: realm.scopes,
         changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
       }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),

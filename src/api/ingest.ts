@@ -4,17 +4,26 @@ import { newSortableId } from '../core/ids.ts';
 import { checkedByHandler, datadogErrorResponses } from '../http/openapi.ts';
 import type { IngestSignal } from '../storage/types.ts';
 import { scopeGuard } from './guard.ts';
+import { checkJsonDepth } from './json-limits.ts';
 
 const SIGNALS: IngestSignal[] = ['metrics', 'logs', 'trace'];
 const JSON_TYPE = 'application/json';
 const PROTOBUF_TYPE = 'application/x-protobuf';
+/**
+ * The depth bound of OTLP/JSON bodies. OpenTelemetry SDKs cut attribute values at 64 levels by
+ * default, and OTLP/JSON spends four JSON levels on each level of a map value (AnyValue →
+ * kvlistValue → values → KeyValue) plus about 15 on the envelope (resource → scope → record →
+ * attributes), so 300 admits them; a value thousands of levels deep, which a reader's recursive
+ * JSON.stringify cannot take, is refused. The size bound is the ingest body limit.
+ */
+export const MAX_OTLP_JSON_DEPTH = 300;
 const OPERATION: Record<IngestSignal, string> = { metrics: 'ingestMetrics', logs: 'ingestLogs', trace: 'ingestTrace' };
 
 /** OTLP/HTTP bodies as documented; the handler checks them (bytes are stored exactly as received). */
 const requestBody = {
   content: {
     [PROTOBUF_TYPE]: { schema: { type: 'string', contentMediaType: PROTOBUF_TYPE, description: 'An OTLP export request, protobuf-encoded.' } },
-    [JSON_TYPE]: { schema: { type: 'object', description: 'An OTLP export request in the OTLP/JSON encoding.' } },
+    [JSON_TYPE]: { schema: { type: 'object', description: `An OTLP export request in the OTLP/JSON encoding, at most ${MAX_OTLP_JSON_DEPTH} levels deep.` } },
   },
 };
 const exported = {
@@ -59,12 +68,14 @@ export async function ingestRoutes(app: FastifyInstance): Promise<void> {
       const contentType = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
       const body = request.body as Buffer;
       if (contentType === JSON_TYPE) {
+        let parsed: unknown;
         try {
-          const parsed: unknown = JSON.parse(body.toString('utf8'));
-          if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error('not an object');
+          parsed = JSON.parse(body.toString('utf8'));
         } catch {
-          throw new ProblemError(400, 'Bad Request', 'The body is not an OTLP JSON object.');
+          parsed = undefined;
         }
+        if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new ProblemError(400, 'Bad Request', 'The body is not an OTLP JSON object.');
+        checkJsonDepth('body', parsed, MAX_OTLP_JSON_DEPTH);
       }
       await t.storage.ingest.insert({ id: newSortableId(t.clock.now()), tenantId: claims.tenant_id, principalId: claims.sub, signal, contentType, body, receivedAt: t.clock.now() });
       if (contentType === PROTOBUF_TYPE) return reply.type(PROTOBUF_TYPE).send(Buffer.alloc(0));

@@ -4,6 +4,7 @@ import { ProblemError } from '../core/errors.ts';
 import { datadogErrorResponses, jsonResponse } from '../http/openapi.ts';
 import type { MonitorRecord } from '../storage/types.ts';
 import { scopeGuard } from './guard.ts';
+import { MAX_STORED_JSON_BYTES, MAX_STORED_JSON_DEPTH, storedJsonBounds } from './json-limits.ts';
 
 const MonitorBody = Type.Object(
   {
@@ -13,11 +14,15 @@ const MonitorBody = Type.Object(
     message: Type.Optional(Type.String({ maxLength: 4000 })),
     tags: Type.Optional(Type.Array(Type.String({ maxLength: 200 }), { maxItems: 50 })),
     priority: Type.Optional(Type.Union([Type.Integer({ minimum: 1, maximum: 5 }), Type.Null()])),
-    options: Type.Optional(Type.Record(Type.String(), Type.Unknown())),
+    options: Type.Optional(Type.Record(Type.String(), Type.Unknown(), {
+      description: `Free-form; at most ${MAX_STORED_JSON_DEPTH} levels of nesting and ${MAX_STORED_JSON_BYTES} bytes as JSON.`,
+    })),
   },
   { additionalProperties: false, title: 'MonitorRequest' },
 );
 const MonitorPatch = Type.Partial(MonitorBody, { additionalProperties: false, title: 'MonitorPatch' });
+/** The monitor's stored JSON (options, tags) within bounds, checked after the schema, before the store. */
+const boundedJson = storedJsonBounds((b: Static<typeof MonitorPatch>) => ({ options: b.options, tags: b.tags }));
 const IdParams = Type.Object({ id: Type.String({ pattern: '^[0-9]{1,15}$', description: 'The monitor ID.' }) });
 const Monitor = Type.Object(
   {
@@ -74,7 +79,7 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return (await t.storage.monitors.list(claims.tenant_id, 1000)).map(view);
   });
 
-  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, onRequest: writer.onRequest, schema: { operationId: 'createMonitor', summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody, response: { 200: jsonResponse('The new monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 413, 415) } } }, async (request) => {
+  app.post<{ Body: Static<typeof MonitorBody> }>('/api/v1/monitor', { config, onRequest: writer.onRequest, preHandler: boundedJson, schema: { operationId: 'createMonitor', summary: 'Create a monitor (monitors_write)', tags, security, body: MonitorBody, response: { 200: jsonResponse('The new monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 413, 415) } } }, async (request) => {
     const claims = writer.claims(request);
     const now = t.clock.now();
     const b = request.body;
@@ -92,7 +97,7 @@ export async function monitorRoutes(app: FastifyInstance): Promise<void> {
     return view(m);
   });
 
-  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, schema: { operationId: 'updateMonitor', summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch, response: { 200: jsonResponse('The edited monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 404, 413, 415) } } }, async (request) => {
+  app.put<{ Params: Static<typeof IdParams>; Body: Static<typeof MonitorPatch> }>('/api/v1/monitor/:id', { config, onRequest: writer.onRequest, preHandler: boundedJson, schema: { operationId: 'updateMonitor', summary: 'Edit a monitor (monitors_write)', tags, security, params: IdParams, body: MonitorPatch, response: { 200: jsonResponse('The edited monitor.', Monitor), ...datadogErrorResponses(400, 401, 403, 404, 413, 415) } } }, async (request) => {
     const claims = writer.claims(request);
     const { options, ...rest } = request.body;
     const patch = options === undefined ? rest : { ...rest, options: options as Record<string, unknown> };

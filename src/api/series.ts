@@ -4,6 +4,7 @@ import { ProblemError } from '../core/errors.ts';
 import { METRIC_NAME, seriesPoints } from '../core/metrics.ts';
 import { jsonResponse } from '../http/openapi.ts';
 import { apiKeyErrorResponses, apiKeyGuard } from './guard.ts';
+import { storedJsonBounds } from './json-limits.ts';
 
 const Point = Type.Object(
   {
@@ -31,6 +32,13 @@ const Series = Type.Object(
   { additionalProperties: false, title: 'MetricSeries' },
 );
 const MetricPayload = Type.Object({ series: Type.Array(Series, { minItems: 1, maxItems: 1000 }) }, { additionalProperties: false, title: 'MetricPayload' });
+/**
+ * Each point is stored with its series' tag set as JSON: the tags and the resources as type:name
+ * (as `seriesPoints` builds it), within the stored-JSON bounds.
+ */
+const boundedTagSets = storedJsonBounds((b: Static<typeof MetricPayload>) => Object.fromEntries(
+  b.series.map((s, i) => [`series.${i}.tags`, [...new Set([...(s.tags ?? []), ...(s.resources ?? []).map((r) => `${r.type}:${r.name}`)])]]),
+));
 const Valid = Type.Object({ valid: Type.Boolean() }, { additionalProperties: false, title: 'ApiKeyValidation' });
 const Accepted = Type.Object({ errors: Type.Array(Type.String(), { maxItems: 0 }) }, { additionalProperties: false, title: 'IntakeAccepted' });
 
@@ -73,6 +81,7 @@ export async function seriesRoutes(app: FastifyInstance): Promise<void> {
     bodyLimit: t.config.ingestBodyLimit,
     onRequest: guard.check,
     preParsing: async (request) => uncompressed(request),
+    preHandler: boundedTagSets,
     schema: {
       operationId: 'submitMetrics',
       summary: 'Submit metric points (Datadog metrics intake v2)',

@@ -54,6 +54,9 @@ const globalOptions = (cmd: Command) =>
     .option('--data-dir <dir>', 'TESSERA_DATA_DIR')
     .option('--base-url <url>', 'TESSERA_BASE_URL');
 
+/** Seconds a draining server gives handlers beyond TESSERA_REQUEST_TIMEOUT before closing connections. */
+const DRAIN_GRACE_SECONDS = 5;
+
 globalOptions(program.command('start').description('run the server').option('--port <port>', 'TESSERA_PORT')).action(async (flags: Flags) => {
   const config = configFrom(flags);
   const { app, demo } = await startServer(config);
@@ -66,6 +69,14 @@ globalOptions(program.command('start').description('run the server').option('--p
   app.log.info({ url: config.baseUrl, site: config.site }, 'Tessera is listening');
   const stop = async (signal: string) => {
     app.log.info({ signal }, 'draining and shutting down');
+    // Node stops enforcing request timeouts once the server closes, so a client trickling its body
+    // could hold the drain open for ever: after TESSERA_REQUEST_TIMEOUT plus a few seconds for
+    // handlers, whatever is still open is closed.
+    const drainMs = (config.requestTimeout + DRAIN_GRACE_SECONDS) * 1000;
+    setTimeout(() => {
+      app.log.warn({ afterMs: drainMs }, 'closing connections still open after draining');
+      app.server.closeAllConnections();
+    }, drainMs).unref();
     await app.close();
     process.exit(0);
   };

@@ -113,6 +113,12 @@ export async function importManifest(
     id: newUuid(), tenantId, name: checkName('app.name', manifest.app.name), description: checkDescription('app.description', manifest.app.description),
     stable: false, approvedScopes, createdAt: now, updatedAt: now, deletedAt: null,
   };
+  const unapproved = manifest.clients.flatMap((c, i) => c.scopes.filter((s) => isPrivate(s) && !approvedScopes.includes(s)).map((s) => [i, s] as const))[0];
+  if (unapproved !== undefined) {
+    // A new app has approved nothing yet, so the usual advice (approve-scope APP_ID) cannot apply.
+    const [i, scope] = unapproved;
+    throw badRequest(`clients.${i}.scopes: ${JSON.stringify(scope)} is a private scope, which only the site operator may approve: they import this manifest with \`tessera app import --approve-private-scopes\`, or you remove the scope, import, and ask them to approve it for the new app.`);
+  }
   const clients = manifest.clients.map((c, i) => ({ kind: c.kind, fields: checkClientFields(c, c.kind, app, catalogue, `clients.${i}.`) }));
   return storage.transaction(async (tx) => {
     await tx.apps.insert(app);

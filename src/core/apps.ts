@@ -281,9 +281,14 @@ export class AppService {
       await tx.tenants.lock(tenantId);
       const test = (await tx.integrationClients.listByApp(app.id)).find((c) => c.kind === 'test');
       if (!test) throw conflict('The app has no test client to publish; create one first.');
-      const problem = clientUrisProblem(test, 'published');
+      // Loopback http redirect URIs are for development on the test client; the published copy keeps the others.
+      const redirectUris = test.redirectUris.filter((uri) => !/^http:/i.test(uri));
+      if (redirectUris.length === 0) {
+        throw conflict('The test client has only loopback http redirect URIs, which published clients cannot use; add the https redirect URI of your service to the test client (edit it), then publish. The published client keeps only the https ones.');
+      }
+      const { name, description, onboardingUrl, scopes } = test;
+      const problem = clientUrisProblem({ redirectUris, onboardingUrl }, 'published');
       if (problem !== undefined) throw conflict(`The test client cannot be published as it is: ${problem}`);
-      const { name, description, redirectUris, onboardingUrl, scopes } = test;
       const { record, clientSecret } = await insertClient(tx, this.deps.hasher, app, 'published', { name, description, redirectUris, onboardingUrl, scopes }, now);
       return { result: { clientId: record.clientId, clientSecret }, action: 'client.published', clientId: record.clientId, details: { testClientId: test.clientId }, touched: [record.clientId] };
     });

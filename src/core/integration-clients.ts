@@ -73,14 +73,14 @@ export function checkDescription(field: string, description: string | undefined)
  * The scopes a client of `app` may request: known scopes of the catalogue's site realm, private
  * ones only when the site operator approved them for the app. Duplicates are dropped, order kept.
  */
-export function checkScopes(field: string, scopes: readonly string[], app: Pick<AppRecord, 'approvedScopes'>, catalogue: ScopeCatalogue): string[] {
+export function checkScopes(field: string, scopes: readonly string[], app: Pick<AppRecord, 'id' | 'approvedScopes'>, catalogue: ScopeCatalogue): string[] {
   if (scopes.length === 0) throw badRequest(`${field}: request at least one scope.`);
   if (scopes.length > MAX_CLIENT_SCOPES) throw badRequest(`${field}: at most ${MAX_CLIENT_SCOPES} scopes.`);
   for (const name of scopes) {
     const scope = catalogue.get(name);
     if (!scope || !scope.realms.includes('site')) throw badRequest(`${field}: ${JSON.stringify(name)} is not a scope integrations can request on this site.`);
     if (scope.private && !app.approvedScopes.includes(name)) {
-      throw badRequest(`${field}: ${JSON.stringify(name)} is a private scope; the site operator must approve it for this app first (tessera app approve-scope APP_ID ${name}).`);
+      throw badRequest(`${field}: ${JSON.stringify(name)} is a private scope; the site operator must approve it for this app first (tessera app approve-scope ${app.id} ${name}).`);
     }
   }
   return [...new Set(scopes)];
@@ -90,7 +90,7 @@ export function checkScopes(field: string, scopes: readonly string[], app: Pick<
 export function checkClientFields(
   input: ClientInput,
   kind: IntegrationClientKind,
-  app: Pick<AppRecord, 'approvedScopes'>,
+  app: Pick<AppRecord, 'id' | 'approvedScopes'>,
   catalogue: ScopeCatalogue,
   prefix = '',
 ): ClientFields {

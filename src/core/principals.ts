@@ -7,6 +7,7 @@ import type { Actor, AuditAction } from './events.ts';
 import { newClientId, newId } from './ids.ts';
 import type { RevocationService } from './revocation-service.ts';
 import { DEFAULT_AGENT_ROLES, DEFAULT_SERVICE_ROLES, isRole } from './roles.ts';
+import type { ScopeCatalogue } from './scopes.ts';
 import { generateSecret, type SecretHasher } from './secrets.ts';
 import { tenantTokenUrl } from './urls.ts';
 import type { ClientAuthMethod, PrincipalRecord, PrincipalType, SecretRecord, Storage, Stores } from '../storage/types.ts';
@@ -48,6 +49,8 @@ export class PrincipalService {
       hasher: SecretHasher;
       audit: AuditLog;
       revocations: RevocationService;
+      /** Which scopes roles give: a change of roles that loses one ends the tokens that may carry it. */
+      scopes: Pick<ScopeCatalogue, 'tenantScopesFor'>;
       cursors: Cursors;
       baseUrl: string;
       /** Applies a committed change to this node's caches at once (other nodes hear it on the change feed). */
@@ -162,14 +165,42 @@ export class PrincipalService {
     return result;
   }
 
+  /**
+   * Edits name, description, auth type and roles. Roles that lose a scope end, at once and on every
+   * node, every live token of the principal (see `rekeySecrets`): a token's scope cannot be edited.
+   * Widening roles, or changing anything else, leaves its tokens alone.
+   */
   update(tenantId: string, type: PrincipalType, clientId: string, input: PrincipalInput, actor: Actor): Promise<PrincipalView> {
     return this.change(tenantId, type, clientId, actor, 'principal.updated', async (tx, current, now) => {
       const roles = input.roles === undefined ? current.roles : this.checkRoles(type, input.roles);
       const patch = { displayName: input.displayName, description: input.description ?? current.description, authType: input.authType, roles };
       const updated = await tx.principals.update(clientId, patch, now);
       if (!updated) throw notFound('No such principal in this tenant.');
-      return { result: principalView(updated, await this.hasRotated(tx, clientId)), details: patch };
+      const kept = new Set(this.deps.scopes.tenantScopesFor(roles));
+      const lostScopes = this.deps.scopes.tenantScopesFor(current.roles).filter((s) => !kept.has(s));
+      const ended = lostScopes.length === 0 ? [] : await this.rekeySecrets(tx, clientId, now);
+      return {
+        result: principalView(updated, await this.hasRotated(tx, clientId)),
+        ended,
+        details: lostScopes.length === 0 ? patch : { ...patch, lostScopes },
+      };
     });
+  }
+
+  /**
+   * Every token names the secret record that minted it as its grant (jti `{secretId}.{nonce}`).
+   * To end the tokens minted so far while the secrets keep working, each unrevoked secret gets a
+   * new record — same hash, creation time and expiry, new id — and the old records are returned to
+   * be revoked with their grants (`change`): tokens minted before the change die, tokens minted
+   * after name the new records. A node that has not yet heard of the change still mints with an old
+   * record, so those tokens die too. Expired secrets mint nothing more: they are only ended.
+   */
+  private async rekeySecrets(tx: Stores, clientId: string, now: number): Promise<SecretRecord[]> {
+    const unrevoked = await tx.secrets.listUnrevoked(clientId);
+    for (const s of unrevoked) {
+      if (s.expiresAt === null || s.expiresAt > now) await tx.secrets.insert({ ...s, id: newId(), revokedAt: null });
+    }
+    return unrevoked;
   }
 
   /** Deletes at once: new token requests fail and every token it holds becomes inactive. */

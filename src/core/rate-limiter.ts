@@ -1,50 +1,172 @@
+import { createHash } from 'node:crypto';
 import type { Clock } from './clock.ts';
+
+export interface LimiterOptions {
+  /** Most keys held at once (default 100,000); a new key past it evicts, see `FailureLimiter`. */
+  maxKeys?: number;
+  /** Longest key kept as given (default 64); longer ones are kept as a 44-character digest. */
+  maxKeyLength?: number;
+}
+
+interface Window {
+  start: number;
+  count: number;
+}
+
+/** A key as it is stored: short keys as a fresh copy, long ones as a digest (see `stored`). */
+function digestOf(key: string): string {
+  return '#' + createHash('sha256').update(key).digest('base64url');
+}
+
+/**
+ * A copy of `key` that shares no memory with the string it was cut from. V8 keeps a substring of
+ * 13 or more characters as a view of its parent, so a 26-character client id cut from a 12 KB Basic
+ * header (or an e-mail from a 64 KB body) would keep the whole parent alive as long as the key
+ * lives. A JSON round trip builds a new flat string of the key's own length, exact for every
+ * string (lone surrogates included); it runs once per new window, never on the hot path.
+ */
+const detached = (key: string): string => JSON.parse(JSON.stringify(key)) as string;
 
 /**
  * Fixed-window failure counter per key (client id, account, IP). Only failures count; a key over
  * its limit is refused until its window lapses by itself, so nobody can lock an account for good.
+ *
+ * Memory is bounded: at most `maxKeys` windows, each keyed by at most `maxKeyLength` characters
+ * (longer keys by their SHA-256), stored detached from the request they came from. Windows under
+ * their limit and windows at it live in two maps, each in the order the window started (or reached
+ * the limit). A new key in a full limiter first drops expired windows from the front, then the
+ * oldest window still under its limit, and only when every window is at its limit the oldest of
+ * those — so flooding the limiter with fresh keys forgets single failures, not the keys it refuses.
+ * Every operation is O(1) amortised; the hot path (`retryAfter` of a key under its limit) is one
+ * map lookup and allocates nothing.
  */
 export class FailureLimiter {
-  private readonly windows = new Map<string, { start: number; count: number }>();
+  /** Windows with count < limit. */
+  private readonly under = new Map<string, Window>();
+  /** Windows with count >= limit: the only ones `retryAfter` has to look at. */
+  private readonly over = new Map<string, Window>();
+  private readonly maxKeys: number;
+  private readonly maxKeyLength: number;
 
   constructor(
-    private readonly clock: Clock,
+    protected readonly clock: Clock,
     private readonly windowMs: number,
-    private readonly limit: number,
-    private readonly maxKeys = 100_000,
-  ) {}
+    protected readonly limit: number,
+    options: LimiterOptions = {},
+  ) {
+    this.maxKeys = Math.max(1, options.maxKeys ?? 100_000);
+    this.maxKeyLength = Math.max(44, options.maxKeyLength ?? 64);
+  }
+
+  /** Keys held (windows not yet dropped). */
+  get size(): number {
+    return this.under.size + this.over.size;
+  }
 
   /** Seconds until `key` may try again, or 0 when it is under its limit. */
   retryAfter(key: string): number {
-    const w = this.windows.get(key);
+    const k = this.lookupKey(key);
+    const w = this.over.get(k);
     if (!w) return 0;
     const now = this.clock.now();
     if (now - w.start >= this.windowMs) {
-      this.windows.delete(key);
+      this.over.delete(k);
       return 0;
     }
-    return w.count >= this.limit ? Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000)) : 0;
+    return this.wait(w, now);
   }
 
   fail(key: string): void {
-    const now = this.clock.now();
-    const w = this.windows.get(key);
-    if (w && now - w.start < this.windowMs) {
-      w.count++;
-      return;
-    }
-    if (this.windows.size >= this.maxKeys) this.sweep(now);
-    this.windows.set(key, { start: now, count: 1 });
+    this.count(key, this.clock.now());
   }
 
   /** Takes back one failure counted in advance (an attempt that turned out right). */
   forgive(key: string): void {
-    const w = this.windows.get(key);
-    if (w && w.count > 0) w.count--;
+    const k = this.lookupKey(key);
+    const w = this.over.get(k);
+    if (w) {
+      if (--w.count < this.limit) {
+        this.over.delete(k);
+        this.under.set(k, w);
+      }
+      return;
+    }
+    const u = this.under.get(k);
+    if (u && u.count > 0) u.count--;
   }
 
-  private sweep(now: number): void {
-    for (const [k, w] of this.windows) if (now - w.start >= this.windowMs) this.windows.delete(k);
-    if (this.windows.size >= this.maxKeys) this.windows.delete(this.windows.keys().next().value!);
+  /** Counts one for `key` in its current window (opening one if needed) and returns that window. */
+  protected count(key: string, now: number): Window {
+    const k = this.lookupKey(key);
+    let w = this.under.get(k);
+    if (w && now - w.start < this.windowMs) {
+      if (++w.count >= this.limit) {
+        this.under.delete(k);
+        this.over.set(k, w);
+      }
+      return w;
+    }
+    if (w) {
+      this.under.delete(k);
+    } else {
+      w = this.over.get(k);
+      if (w && now - w.start < this.windowMs) {
+        w.count++;
+        return w;
+      }
+      if (w) this.over.delete(k);
+    }
+    if (this.size >= this.maxKeys) this.evict(now);
+    w = { start: now, count: 1 };
+    (1 >= this.limit ? this.over : this.under).set(k === key ? detached(key) : k, w);
+    return w;
+  }
+
+  /** Seconds left in `w`'s window, at least 1. */
+  protected wait(w: Window, now: number): number {
+    return Math.max(1, Math.ceil((w.start + this.windowMs - now) / 1000));
+  }
+
+  private lookupKey(key: string): string {
+    return key.length > this.maxKeyLength ? digestOf(key) : key;
+  }
+
+  /** Makes room for one key: expired windows first, then the oldest under the limit, then the oldest at it. */
+  private evict(now: number): void {
+    for (const map of [this.under, this.over]) {
+      for (const [k, w] of map) {
+        if (now - w.start < this.windowMs) break;
+        map.delete(k);
+      }
+    }
+    if (this.size < this.maxKeys) return;
+    const victims = this.under.size > 0 ? this.under : this.over;
+    victims.delete(victims.keys().next().value!);
+  }
+}
+
+/**
+ * A request budget per key (an authenticated client): every request counts, and one past `limit`
+ * in its window is refused until the window lapses. Same memory bound as `FailureLimiter`.
+ */
+export class RequestLimiter extends FailureLimiter {
+  /** Counts one request; returns the seconds to wait when it is over the budget, or 0. */
+  take(key: string): number {
+    const now = this.clock.now();
+    const w = this.count(key, now);
+    return w.count > this.limit ? this.wait(w, now) : 0;
+  }
+}
+
+/**
+ * A request budget is spent (not a failure limit): answered 429 with `Retry-After` and the same
+ * description as the per-IP route limits. The HTTP layer sets the header from `retryAfterSeconds`;
+ * the error handler renders a 429 `statusCode` with this message in the route family's shape.
+ */
+export class RateLimited extends Error {
+  override readonly name = 'RateLimited';
+  readonly statusCode = 429;
+  constructor(readonly retryAfterSeconds: number) {
+    super(`Too many requests; retry in ${retryAfterSeconds} seconds.`);
   }
 }

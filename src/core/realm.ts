@@ -1,8 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Clock } from './clock.ts';
-import { CLIENT_AUTH_FAILED, extractCredentials, type AuthFailureLimits, type CredentialSource } from './client-auth.ts';
+import { presentedCredentials, refuseClient, type ClientAuthLimits, type CredentialSource } from './client-auth.ts';
 import type { Directory } from './directory.ts';
-import { InsufficientScope, InvalidClient, TooManyRequests } from './errors.ts';
+import { InsufficientScope } from './errors.ts';
 import { CLIENT_ID_PATTERN } from './ids.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import { isWellFormedSecret, type SecretHasher } from './secrets.ts';
@@ -21,7 +21,10 @@ export interface RealmContext {
   hasher: SecretHasher;
   keys: SigningKeys;
   scopes: ScopeCatalogue;
-  limits: AuthFailureLimits;
+  /** Token and revocation: failures per client id and per IP (RL-2). */
+  limits: ClientAuthLimits;
+  /** Introspection: authenticated callers per client, everything else per IP (see `forIntrospection`). */
+  introspectionLimits: ClientAuthLimits;
   verifier: AccessTokenVerifier;
   revocations: RevocationService;
 }
@@ -38,9 +41,18 @@ export async function findTenant(ctx: RealmContext, tenantId: string): Promise<T
 }
 
 /**
+ * The same context with introspection's limits in place of the token endpoint's, for the
+ * introspection routes (built once, at start-up).
+ */
+export function forIntrospection<C extends Pick<RealmContext, 'limits' | 'introspectionLimits'>>(ctx: C): C {
+  return { ...ctx, limits: ctx.introspectionLimits };
+}
+
+/**
  * Client authentication of a principal at its tenant's realm: format and checksum first (no
  * lookup for garbage), then the cached principal, its registered method and a constant-time
- * comparison with each usable secret. Every failure looks the same (CA-1, MT-2).
+ * comparison with each usable secret. Every failure looks the same (CA-1, MT-2) and counts against
+ * the IP, and against the client id only when it is one Tessera could have minted (RL-2).
  */
 export async function authenticatePrincipal(
   ctx: RealmContext,
@@ -48,28 +60,29 @@ export async function authenticatePrincipal(
   source: CredentialSource,
   ip: string,
 ): Promise<AuthenticatedPrincipal> {
-  const creds = extractCredentials(source);
-  const usedBasic = creds.method === 'client_secret_basic';
   ctx.limits.checkIp(ip);
-  const fail = (): never => {
-    const wait = ctx.limits.failed(creds.clientId, ip);
-    if (wait > 0) throw new TooManyRequests(wait);
-    throw new InvalidClient(CLIENT_AUTH_FAILED, usedBasic);
-  };
-  if (!tenant || !CLIENT_ID_PATTERN.test(creds.clientId) || !isWellFormedSecret('clientSecret', creds.secret)) return fail();
+  const creds = presentedCredentials(ctx.limits, source, ip);
+  const wellFormed = CLIENT_ID_PATTERN.test(creds.clientId);
+  const usedBasic = creds.method === 'client_secret_basic';
+  if (!tenant || !wellFormed || !isWellFormedSecret('clientSecret', creds.secret)) {
+    return refuseClient(ctx.limits, wellFormed ? creds.clientId : undefined, ip, usedBasic);
+  }
   const cached = await ctx.directory.principal(creds.clientId);
-  if (!cached || cached.principal.tenantId !== tenant.id || cached.principal.authType !== creds.method) return fail();
+  if (!cached || cached.principal.tenantId !== tenant.id || cached.principal.authType !== creds.method) {
+    return refuseClient(ctx.limits, creds.clientId, ip, usedBasic);
+  }
   const now = ctx.clock.now();
   const secret = cached.secrets.find(
     (s) => s.revokedAt === null && (s.expiresAt === null || s.expiresAt > now) && ctx.hasher.matches(creds.secret, s.hash),
   );
-  if (!secret) return fail();
+  if (!secret) return refuseClient(ctx.limits, creds.clientId, ip, usedBasic);
+  ctx.limits.authenticated(creds.clientId);
   return { principal: cached.principal, secretId: secret.id };
 }
 
 /**
  * The caller of introspection or revocation: a bearer access token of this tenant, or a principal's
- * client credentials; either way it must hold `scope`.
+ * client credentials; either way it must hold `scope`. A bad bearer token is a failure of the IP.
  */
 export async function authenticateCaller(
   ctx: RealmContext,
@@ -80,9 +93,11 @@ export async function authenticateCaller(
 ): Promise<{ clientId: string }> {
   const header = source.authorization;
   if (header !== undefined && /^bearer /i.test(header)) {
+    ctx.limits.checkIp(ip);
     const token = header.slice(7).trim();
     const result = tenant ? ctx.verifier.verify(token, { issuer: tenantIssuer(ctx.config.baseUrl, tenant.id) }) : undefined;
-    if (!result?.ok || result.claims.tenant_id !== tenant!.id) throw new InvalidClient(CLIENT_AUTH_FAILED);
+    if (!result?.ok || result.claims.tenant_id !== tenant!.id) return refuseClient(ctx.limits, undefined, ip, false);
+    ctx.limits.authenticated(result.claims.client_id);
     if (!result.claims.scope.split(' ').includes(scope)) throw new InsufficientScope(`The token lacks the ${scope} scope.`);
     return { clientId: result.claims.client_id };
   }

@@ -1,10 +1,10 @@
 import { createHmac } from 'node:crypto';
 import type { AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
-import { badRequest, notFound, TooManyRequests } from './errors.ts';
+import { badRequest, notFound } from './errors.ts';
 import { randomToken } from './ids.ts';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
-import type { FailureLimiter } from './rate-limiter.ts';
+import { PasswordThrottle, type PasswordLimits } from './password-throttle.ts';
 import { safeEqual } from './secrets.ts';
 import type { MembershipRecord, SessionRecord, Storage, UserRecord } from '../storage/types.ts';
 
@@ -18,12 +18,25 @@ export type SignInResult =
   | { ok: true; sessionId: string; user: UserRecord }
   | { ok: false; disabled?: true };
 
+/** The longest e-mail address (RFC 5321: 64 + 1 + 255); longer ones are refused before any work. */
+export const MAX_EMAIL_LENGTH = 320;
+
+/** The e-mail as accounts store it (trimmed, lower-cased); over-long input is a 400, counted nowhere. */
+export function signInEmail(raw: string): string {
+  const email = raw.trim();
+  if (email.length > MAX_EMAIL_LENGTH) throw badRequest(`email: at most ${MAX_EMAIL_LENGTH} characters.`);
+  return email.toLowerCase();
+}
+
 /**
  * Console sessions: opaque 256-bit ids kept server-side as keyed hashes, idle and absolute
- * timeouts, a CSRF token derived from the session, and sign-in throttled per account and per IP
- * (failures only; the window lapses by itself).
+ * timeouts, a CSRF token derived from the session, and password checks throttled per account and
+ * client, per client, and per account (`PasswordLimits`). A one-time password opens one session,
+ * within its lifetime.
  */
 export class SessionService {
+  private readonly throttle: PasswordThrottle;
+
   constructor(
     private readonly deps: {
       storage: Storage;
@@ -32,10 +45,12 @@ export class SessionService {
       key: Buffer;
       idleMs: number;
       lifetimeMs: number;
-      perAccount: FailureLimiter;
-      perIp: FailureLimiter;
+      oneTimePasswordTtlMs: number;
+      limits: PasswordLimits;
     },
-  ) {}
+  ) {
+    this.throttle = new PasswordThrottle(deps.clock, deps.limits);
+  }
 
   private hashId(sessionId: string): string {
     return createHmac('sha256', this.deps.key).update(`session:${sessionId}`).digest('hex');
@@ -54,41 +69,61 @@ export class SessionService {
     return createHmac('sha256', this.deps.key).update(`${purpose}:${value}`).digest('base64url');
   }
 
-  async signIn(rawEmail: string, password: string, ip: string): Promise<SignInResult> {
-    const { storage, clock, audit, perAccount, perIp } = this.deps;
-    const email = rawEmail.trim().toLowerCase();
-    const wait = Math.max(perAccount.retryAfter(email), perIp.retryAfter(ip));
-    if (wait > 0) throw new TooManyRequests(wait);
-    // Count the attempt as failed before the slow hash: parallel guesses cannot all slip under the
-    // limit while the first ones are still being checked. A right password takes it back.
-    perAccount.fail(email);
-    perIp.fail(ip);
-    const user = email.length <= 320 ? await storage.users.findByEmail(email) : undefined;
+  /**
+   * Checks e-mail and password and opens a session; `replacing` (the browser's previous session, if
+   * any) ends in the same transaction, so a failed sign-in changes nothing and a successful one
+   * leaves exactly one new session.
+   */
+  async signIn(rawEmail: string, password: string, ip: string, replacing?: string): Promise<SignInResult> {
+    const { storage, clock, audit } = this.deps;
+    const email = signInEmail(rawEmail);
+    const attempt = this.throttle.begin(email, ip);
+    const user = await storage.users.findByEmail(email);
     const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
     const memberships = user ? await storage.users.listMemberships(user.id) : [];
     const membership = memberships.find((m) => m.disabledAt === null);
+    const tenantOf = () => (membership ?? memberships[0])?.tenantId ?? null;
     if (!user || !valid || user.disabledAt !== null || !membership) {
-      // Shown to the account's tenant (a disabled member's too); the account is the target, the
-      // actor stays anonymous: nobody proved who they are.
-      const tenantId = (membership ?? memberships[0])?.tenantId ?? null;
-      await storage.transaction((tx) =>
-        audit.record(tx, {
-          action: 'session.sign_in_failed', tenantId, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure',
-          ...(user ? { target: { type: 'user', id: user.id } } : {}), details: { email },
-        }),
-      );
+      await this.recordFailure(tenantOf(), email, ip, user);
       // Only someone who knows the password learns that the access was disabled.
       return { ok: false, ...(user && valid ? { disabled: true } : {}) };
     }
-    perAccount.forgive(email);
-    perIp.forgive(ip);
+    const previous = replacing === undefined ? undefined : await this.resolve(replacing);
     const sessionId = randomToken(256);
     const now = clock.now();
-    await storage.transaction(async (tx) => {
+    const outcome = await storage.transaction(async (tx) => {
+      if (user.mustChangePassword) {
+        const spent = await tx.users.spendOneTimePassword(user.id, now, now - this.deps.oneTimePasswordTtlMs);
+        if (spent !== 'spent') return spent;
+      }
+      if (replacing !== undefined) {
+        await tx.sessions.delete(this.hashId(replacing));
+        if (previous) await audit.record(tx, { action: 'session.signed_out', tenantId: previous.session.tenantId, actor: { type: 'user', id: previous.user.id, ip } });
+      }
       await tx.sessions.insert({ idHash: this.hashId(sessionId), userId: user.id, tenantId: membership.tenantId, createdAt: now, lastSeenAt: now, expiresAt: now + this.deps.lifetimeMs });
       await audit.record(tx, { action: 'session.signed_in', tenantId: membership.tenantId, actor: { type: 'user', id: user.id, ip } });
+      return 'signed-in' as const;
     });
+    if (outcome !== 'signed-in') {
+      // A spent or expired one-time password fails exactly like a wrong password.
+      await this.recordFailure(tenantOf(), email, ip, user, `one_time_password_${outcome}`);
+      return { ok: false };
+    }
+    this.throttle.succeeded(attempt);
     return { ok: true, sessionId, user };
+  }
+
+  /**
+   * A failed sign-in, shown to the account's tenant (a disabled member's too); the account is the
+   * target, the actor stays anonymous: nobody proved who they are.
+   */
+  private async recordFailure(tenantId: string | null, email: string, ip: string, user: UserRecord | undefined, reason?: string): Promise<void> {
+    await this.deps.storage.transaction((tx) =>
+      this.deps.audit.record(tx, {
+        action: 'session.sign_in_failed', tenantId, actor: { type: 'anonymous', id: null, ip }, outcome: 'failure',
+        ...(user ? { target: { type: 'user', id: user.id } } : {}), details: reason ? { email, reason } : { email },
+      }),
+    );
   }
 
   /** The live session for a cookie value, or undefined (expired, idle, signed out, user disabled). */
@@ -135,9 +170,14 @@ export class SessionService {
     });
   }
 
-  /** Changes the password (checked against the current one) and ends the user's other sessions. */
+  /**
+   * Changes the password (checked against the current one, throttled like sign-in) and ends the
+   * user's other sessions.
+   */
   async changePassword(ctx: SessionContext, current: string, next: string, ip: string): Promise<void> {
+    const attempt = this.throttle.begin(ctx.user.email, ip);
     if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest('current password: incorrect.');
+    this.throttle.succeeded(attempt);
     const problem = passwordProblem(next);
     if (problem) throw badRequest(`new password: ${problem}`);
     if (next === current) throw badRequest('new password: must differ from the current one.');

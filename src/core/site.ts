@@ -1,8 +1,7 @@
 import type { KeyObject } from 'node:crypto';
 import type { Config } from '../config.ts';
 import type { AuditLog } from './audit.ts';
-import { CLIENT_AUTH_FAILED, extractCredentials, type CredentialSource } from './client-auth.ts';
-import { InvalidClient, TooManyRequests } from './errors.ts';
+import { presentedCredentials, refuseClient, type CredentialSource } from './client-auth.ts';
 import { INTEGRATION_CLIENT_ID_PATTERN } from './ids.ts';
 import type { LiveClient } from './integration-clients.ts';
 import type { RealmContext } from './realm.ts';
@@ -15,7 +14,7 @@ import type { Storage } from '../storage/types.ts';
  * need; built once in main.ts. Integration clients are authenticated here the way the tenant realm
  * authenticates principals: same extraction, same failure limits, same single failure answer.
  */
-export interface SiteContext extends Pick<RealmContext, 'clock' | 'hasher' | 'keys' | 'scopes' | 'limits' | 'verifier' | 'revocations'> {
+export interface SiteContext extends Pick<RealmContext, 'clock' | 'hasher' | 'keys' | 'scopes' | 'limits' | 'introspectionLimits' | 'verifier' | 'revocations'> {
   config: Pick<Config, 'baseUrl' | 'accessTokenTtl' | 'refreshRetryWindow' | 'clockSkew'>;
   storage: Storage;
   audit: AuditLog;
@@ -28,18 +27,20 @@ export interface SiteContext extends Pick<RealmContext, 'clock' | 'hasher' | 'ke
  * Client authentication of an integration client (RFC 6749 §2.3.1, Basic or client_secret_post):
  * format and checksum first (no lookup for garbage, CA-3), then the client and its secrets. An
  * unknown, deleted or malformed client, a wrong or revoked secret all fail alike (CA-1), and count
- * against the per-client and per-IP limits (RL-2).
+ * against the per-IP limit, and the per-client one when the id is one Tessera could have minted (RL-2).
  */
 export async function authenticateIntegrationClient(ctx: SiteContext, source: CredentialSource, ip: string): Promise<LiveClient> {
-  const creds = extractCredentials(source);
   ctx.limits.checkIp(ip);
-  const fail = (): never => {
-    const wait = ctx.limits.failed(creds.clientId, ip);
-    if (wait > 0) throw new TooManyRequests(wait);
-    throw new InvalidClient(CLIENT_AUTH_FAILED, creds.method === 'client_secret_basic');
-  };
-  if (!INTEGRATION_CLIENT_ID_PATTERN.test(creds.clientId) || !isWellFormedSecret('clientSecret', creds.secret)) return fail();
-  return (await ctx.clients.authenticateClient(creds.clientId, creds.secret)) ?? fail();
+  const creds = presentedCredentials(ctx.limits, source, ip);
+  const wellFormed = INTEGRATION_CLIENT_ID_PATTERN.test(creds.clientId);
+  const usedBasic = creds.method === 'client_secret_basic';
+  if (!wellFormed || !isWellFormedSecret('clientSecret', creds.secret)) {
+    return refuseClient(ctx.limits, wellFormed ? creds.clientId : undefined, ip, usedBasic);
+  }
+  const client = await ctx.clients.authenticateClient(creds.clientId, creds.secret);
+  if (!client) return refuseClient(ctx.limits, creds.clientId, ip, usedBasic);
+  ctx.limits.authenticated(creds.clientId);
+  return client;
 }
 
 /** The claims of a live access token of this site (signature, issuer, audience, expiry, revocation), or undefined. */

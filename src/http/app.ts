@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -7,6 +8,10 @@ import swagger from '@fastify/swagger';
 import type { Tessera } from '../main.ts';
 import './families.ts';
 import { errorHandler } from './error-handler.ts';
+import { AccessLog, untrustedProxyWarning } from './access-log.ts';
+import { hostProblem } from './tenant-host.ts';
+import { InvalidRequest } from '../core/errors.ts';
+import type { Config } from '../config.ts';
 import { renderErrorPage } from '../console/pages.tsx';
 import { baseHeaders, securityHeaders } from './security-headers.ts';
 import { finishDocument } from './openapi.ts';
@@ -55,10 +60,59 @@ export const LOG_REDACT_PATHS = [
   'err.config.headers.authorization',
 ];
 
+const CLIENT_ERRORS: Record<string, [number, string, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'The request did not arrive in time.'],
+  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large.'],
+};
+const MALFORMED: [number, string, string] = [400, 'Bad Request', 'The request is malformed.'];
+
+/**
+ * Answers what Node refuses before Fastify sees a request (a request that outlasts
+ * TESSERA_REQUEST_TIMEOUT or TESSERA_HEADERS_TIMEOUT, oversized headers, a malformed request line
+ * or header) with the headers every response carries (TH-2), one info line, and a closed connection.
+ */
+function clientErrorHandler(config: Pick<Config, 'baseUrl'>, app: () => FastifyInstance) {
+  const hsts = config.baseUrl.startsWith('https://') ? 'Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n' : '';
+  return (err: Error & { code?: string }, socket: Socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const [status, reason, message] = CLIENT_ERRORS[err.code ?? ''] ?? MALFORMED;
+    app().log.info({ status, error: err.code }, 'request refused before routing');
+    if (socket.writable) {
+      const body = JSON.stringify({ message });
+      socket.write(
+        `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-store\r\n${hsts}\r\n${body}`,
+      );
+    }
+    socket.destroy(err);
+  };
+}
+
+/**
+ * How often Node looks for requests past their headers or request timeout; its default (30 s)
+ * would let a slow request outlive its timeout by that much.
+ */
+const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
+
 /** Builds the Fastify app: plugins, hooks, the error handler and every route family. */
 export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   const { config } = t;
-  const app = Fastify({
+  const accessLog = new AccessLog();
+  const app: FastifyInstance = Fastify({
+    // Slow clients (slowloris) are cut off: the whole request must arrive within requestTimeout and
+    // its headers within headersTimeout (408); idle keep-alive connections close after keepAliveTimeout.
+    requestTimeout: config.requestTimeout * 1000,
+    keepAliveTimeout: config.keepAliveTimeout * 1000,
+    http: {
+      requestTimeout: config.requestTimeout * 1000,
+      headersTimeout: config.headersTimeout * 1000,
+      connectionsCheckingInterval: CONNECTIONS_CHECKING_INTERVAL_MS,
+      // A missing Host is refused by the onRequest hook below, in the route family's shape.
+      requireHostHeader: false,
+    },
+    clientErrorHandler: clientErrorHandler(config, () => app),
+    // One access line per request, when its response has finished (AccessLog).
+    logController: accessLog,
     logger: {
       level: config.logLevel,
       redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
@@ -80,11 +134,22 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     // Errors raised before routing (a malformed URL) go through the same handler and headers.
     frameworkErrors: (err, request, reply) => {
       baseHeaders(reply, request, config.baseUrl.startsWith('https://'));
+      reply.raw.once('finish', () => accessLog.requestCompleted(null, request, reply));
       return errorHandler(err, request, reply);
     },
   });
   app.decorate('tessera', t);
+  app.decorateRequest('audit', null);
   app.setErrorHandler(errorHandler);
+  // Before any handler reads the Host to find a tenant: a missing, repeated or malformed Host is a
+  // 400 (MT-5), and a proxy in front without TESSERA_TRUSTED_PROXIES gets one warning (RL-3).
+  const trustForwardedHost = config.trustedProxies.length > 0;
+  const warnUntrustedProxy = untrustedProxyWarning(config.trustedProxies);
+  app.addHook('onRequest', (request, _reply, done) => {
+    if (warnUntrustedProxy !== undefined) warnUntrustedProxy(request);
+    const problem = hostProblem(request, trustForwardedHost);
+    done(problem === undefined ? undefined : new InvalidRequest(problem));
+  });
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html');
     if (wantsHtml) return reply.code(404).type('text/html; charset=utf-8').send(renderErrorPage(404, 'There is no page at this address.'));

@@ -173,7 +173,14 @@ export interface UserStore {
   insert(u: UserRecord): Promise<void>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>; // exact match on the lower-cased e-mail
+  /** Sets the password (a one-time password when `mustChangePassword`), unused, set at `at`. */
   setPassword(id: string, passwordHash: string, mustChangePassword: boolean, at: number): Promise<void>;
+  /**
+   * Spends a one-time password at the sign-in it opens, in one atomic statement: 'spent' when this
+   * call spent it; 'used' when it was spent before (or the password is no longer one-time);
+   * 'expired' when it was set at or before `setAfter`.
+   */
+  spendOneTimePassword(id: string, at: number, setAfter: number): Promise<'spent' | 'used' | 'expired'>;
   addMembership(m: MembershipRecord): Promise<void>;
   findMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined>;
   listMemberships(userId: string): Promise<MembershipRecord[]>; // ordered by createdAt

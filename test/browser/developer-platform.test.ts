@@ -228,7 +228,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     await page.goto(appUrl);
     await page.getByRole('button', { name: 'Publish' }).click();
     await page.waitForLoadState('load');
-    assert.equal(await page.getByRole('alert').textContent(), 'The test client cannot be published as it is: redirectUris.0: must use https: published clients cannot use http, not even on a loopback host.');
+    assert.equal(await page.getByRole('alert').textContent(), 'The test client cannot be published as it is: onboardingUrl: must use https: published clients cannot use http, not even on a loopback host.');
 
     await page.goto(appUrl);
     await page.getByRole('button', { name: 'Edit client' }).click();

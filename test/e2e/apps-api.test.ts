@@ -171,8 +171,19 @@ for (const engine of engines()) {
       assert.deepEqual((await call('GET', one)).json, view);
       assert.deepEqual(await actions(acme.tenantId, clientId), ['client.created']);
       const published = await call('POST', `/api/v2/apps/${appId}/publish`);
-      assert.deepEqual([published.status, published.json], [409, problem(409, 'Conflict', 'The test client cannot be published as it is: redirectUris.0: must use https: published clients cannot use http, not even on a loopback host.', `/api/v2/apps/${appId}/publish`)]);
+      assert.deepEqual([published.status, published.json], [409, problem(409, 'Conflict', 'The test client has only loopback http redirect URIs, which published clients cannot use; add the https redirect URI of your service to the test client (edit it), then publish. The published client keeps only the https ones.', `/api/v2/apps/${appId}/publish`)]);
       assert.equal((await call('GET', path)).json!.items.length, 1);
+      // With an https redirect URI besides, the published copy keeps only that one; a loopback onboarding URL still stops it.
+      const mixed = { ...loopback, redirectUris: ['http://localhost:3000/cb', 'https://partner.example/cb'] };
+      assert.equal((await call('PUT', one, mixed)).status, 200);
+      const stopped = await call('POST', `/api/v2/apps/${appId}/publish`);
+      assert.deepEqual([stopped.status, stopped.json], [409, problem(409, 'Conflict', 'The test client cannot be published as it is: onboardingUrl: must use https: published clients cannot use http, not even on a loopback host.', `/api/v2/apps/${appId}/publish`)]);
+      assert.equal((await call('PUT', one, { ...mixed, onboardingUrl: 'https://partner.example/start' })).status, 200);
+      const ok = await call('POST', `/api/v2/apps/${appId}/publish`);
+      assert.equal(ok.status, 201);
+      const copy = await call('GET', `${path}/${ok.json!.clientId}`);
+      assert.deepEqual([copy.json!.kind, copy.json!.redirectUris, copy.json!.onboardingUrl], ['published', ['https://partner.example/cb'], 'https://partner.example/start']);
+      assert.deepEqual((await call('GET', one)).json!.redirectUris, mixed.redirectUris, 'the test client keeps its loopback URI');
     });
 
     it('edits the test client (PUT replaces its fields); stores redirect URIs exactly as given', async () => {
@@ -199,7 +210,7 @@ for (const engine of engines()) {
         [['monitors_read', 'nope'], 'scopes: "nope" is not a scope integrations can request on this site.'],
         [['introspect_tokens'], 'scopes: "introspect_tokens" is not a scope integrations can request on this site.'],
         [['data_ingest'], 'scopes: "data_ingest" is not a scope integrations can request on this site.'],
-        [['monitors_read', 'api_keys_write'], 'scopes: "api_keys_write" is a private scope; the site operator must approve it for this app first (tessera app approve-scope APP_ID api_keys_write).'],
+        [['monitors_read', 'api_keys_write'], `scopes: "api_keys_write" is a private scope; the site operator must approve it for this app first (tessera app approve-scope ${appId} api_keys_write).`],
         [[], 'scopes: must NOT have fewer than 1 items.'],
       ];
       for (const [scopes, detail] of cases) {
@@ -358,7 +369,7 @@ for (const engine of engines()) {
       // A new app holds no approval: the private scope is refused on import, and nothing is stored.
       const before = (await api(s, otherAdmin)('GET', '/api/v2/apps')).json!.items.length;
       const refused = await api(s, otherAdmin)('POST', '/api/v2/apps/import', manifest);
-      assert.deepEqual([refused.status, refused.json], [400, problem(400, 'Bad Request', 'clients.1.scopes: "api_keys_write" is a private scope; the site operator must approve it for this app first (tessera app approve-scope APP_ID api_keys_write).', '/api/v2/apps/import')]);
+      assert.deepEqual([refused.status, refused.json], [400, problem(400, 'Bad Request', 'clients.1.scopes: "api_keys_write" is a private scope, which only the site operator may approve: they import this manifest with `tessera app import --approve-private-scopes`, or you remove the scope, import, and ask them to approve it for the new app.', '/api/v2/apps/import')]);
       assert.equal((await api(s, otherAdmin)('GET', '/api/v2/apps')).json!.items.length, before);
       const portable = { ...manifest, clients: [manifest.clients[0]!, { ...manifest.clients[1]!, scopes: ['monitors_read'] }] };
       const imported = await api(s, otherAdmin)('POST', '/api/v2/apps/import', portable);

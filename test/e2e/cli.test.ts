@@ -39,7 +39,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
   });
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
-    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations'] });
+    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
     assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword']);
@@ -126,14 +126,14 @@ describe('tessera CLI and the SQLite file', () => {
     closeSync(openSync(file, 'w', 0o640));
     const env = cleanEnv({ TESSERA_DATA_DIR: join(dir, 'data') });
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--database-url', `sqlite:${file}`, '--json'], { env });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
     assert.equal(mode(file), 0o640);
   });
 
   it('creates the SQLite file in --data-dir, owner-only, when no database URL is given', async () => {
     const dataDir = join(dir, 'fresh', 'data');
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--data-dir', dataDir, '--json'], { env: cleanEnv({}) });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
     assert.deepEqual([mode(join(dir, 'fresh')), mode(dataDir), mode(join(dataDir, 'tessera.db'))], [0o700, 0o700, 0o600]);
   });
 });
@@ -251,9 +251,11 @@ for (const engine of engines()) describe(`tessera app and client commands (${eng
       assert.ok(![test.clientId, published.clientId].includes(c.clientId));
     }
     const listed = await json('app', 'list', '--tenant', 'acme');
-    assert.deepEqual(listed.map((a: { appId: string; name: string; clients: unknown[] }) => [a.appId, a.name, a.clients]), [
-      [app.appId, 'Acme Metrics', [{ clientId: test.clientId, kind: 'test', name: 'Acme Metrics' }, { clientId: published.clientId, kind: 'published', name: 'Acme Metrics' }]],
-      [imported.appId, 'Acme Metrics', imported.clients.map((c: { clientId: string }, i: number) => ({ clientId: c.clientId, kind: i === 0 ? 'test' : 'published', name: 'Acme Metrics' }))],
+    // Clients made in the same millisecond (an import) have no order of their own: compare them by id.
+    const byId = (clients: Array<{ clientId: string }>) => [...clients].sort((x, y) => x.clientId.localeCompare(y.clientId));
+    assert.deepEqual(listed.map((a: { appId: string; name: string; clients: Array<{ clientId: string }> }) => [a.appId, a.name, byId(a.clients)]), [
+      [app.appId, 'Acme Metrics', byId([{ clientId: test.clientId, kind: 'test', name: 'Acme Metrics' }, { clientId: published.clientId, kind: 'published', name: 'Acme Metrics' }] as never)],
+      [imported.appId, 'Acme Metrics', byId(imported.clients.map((c: { clientId: string }, i: number) => ({ clientId: c.clientId, kind: i === 0 ? 'test' : 'published', name: 'Acme Metrics' })))],
     ]);
     assert.deepEqual(await json('app', 'list', '--tenant', 'globex').catch((e: { stderr: string }) => e.stderr.trim()), 'tessera: No tenant named "globex".');
   });

@@ -10,6 +10,10 @@ import {
   type SessionRecord, type SigningKeyRecord, type Storage, type UserRecord,
 } from '../../src/storage/types.ts';
 import { testDatabases } from '../helpers/databases.ts';
+import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
+import SQLite from 'better-sqlite3';
+import pg from 'pg';
+import { migrations } from '../../src/storage/sql/migrations/index.ts';
 
 /** Well past 2^31 ms, so a timestamp squeezed through a 32-bit integer or returned as a string would show. */
 const T0 = Date.UTC(2026, 0, 1);
@@ -57,7 +61,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -87,7 +91,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);
@@ -145,6 +149,28 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await s.users.findById('u1'), { ...u, passwordHash: '$argon2id$new', mustChangePassword: false, updatedAt: T0 + 5 });
       await s.users.setPassword('u1', '$argon2id$newer', true, T0 + 6);
       assert.equal((await s.users.findById('u1'))?.mustChangePassword, true);
+    });
+
+    it('users: spendOneTimePassword spends a one-time password once, atomically, only within its lifetime; setPassword makes a fresh one', async () => {
+      await s.users.insert(user({ id: 'otp1', email: 'otp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
+      await s.users.insert(user({ id: 'otp2', email: 'otp2@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
+      await s.users.insert(user({ id: 'own', email: 'own@acme.test', mustChangePassword: false }));
+      // Set at T0 + 10: alive while setAfter < T0 + 10.
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 20, T0 + 10), 'expired');
+      const results = await Promise.all(Array.from({ length: 10 }, () => s.users.spendOneTimePassword('otp1', T0 + 20, T0 + 9)));
+      assert.deepEqual(results.sort(), ['spent', ...Array(9).fill('used')]);
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 21, T0), 'used');
+      assert.equal(await s.users.spendOneTimePassword('own', T0 + 20, T0), 'used', 'a chosen password is no one-time password');
+      assert.equal(await s.users.spendOneTimePassword('nobody', T0 + 20, T0), 'used');
+      const before = await s.users.findById('otp1');
+      assert.deepEqual(before, user({ id: 'otp1', email: 'otp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }), 'the record shape is unchanged');
+      // A new one-time password (setPassword) is unused and set at its own time.
+      await s.users.setPassword('otp1', '$argon2id$again', true, T0 + 30);
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 40, T0 + 30), 'expired');
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 40, T0 + 29), 'spent');
+      // Once the user chose a password, nothing is left to spend.
+      await s.users.setPassword('otp2', '$argon2id$mine', false, T0 + 30);
+      assert.equal(await s.users.spendOneTimePassword('otp2', T0 + 40, T0), 'used');
     });
 
     it('memberships: round-trip, listed by createdAt, one per (tenant, user)', async () => {
@@ -528,6 +554,38 @@ for (const database of await testDatabases()) {
       assert.equal(await s.tenants.findByName("' OR '1'='1"), undefined);
       assert.equal(await s.tenants.findByName('%'), undefined);
       assert.ok(await s.tenants.findById('t1'));
+    });
+  });
+}
+
+for (const database of await testDatabases()) {
+  describe(`migration 0004 on a database of an earlier version (${database.engine})`, () => {
+    after(() => database.drop());
+
+    it('counts an existing password as set at the account\'s last update, and unused', async () => {
+      const { engine, url } = database;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const db = new Kysely<any>({
+        dialect: engine === 'sqlite' ? new SqliteDialect({ database: new SQLite(url.slice('sqlite:'.length)) }) : new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+      });
+      const all = migrations(engine);
+      const earlier = Object.fromEntries(Object.entries(all).filter(([name]) => name < '0004'));
+      const { error } = await new Migrator({ db, provider: { getMigrations: async () => earlier } }).migrateToLatest();
+      assert.equal(error, undefined);
+      for (const [id, must] of [['old-otp', 1], ['old-own', 0]] as const) {
+        await db.insertInto('users').values({ id, email: `${id}@acme.test`, password_hash: '$argon2id$h', must_change_password: must, disabled_at: null, created_at: T0, updated_at: T0 + 100 }).execute();
+      }
+      await db.destroy();
+      const s = await openStorage(url);
+      try {
+        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords']);
+        assert.deepEqual(await s.users.findById('old-otp'), user({ id: 'old-otp', email: 'old-otp@acme.test', passwordHash: '$argon2id$h', mustChangePassword: true, updatedAt: T0 + 100 }));
+        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 100), 'expired', 'set at updated_at');
+        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 99), 'spent');
+        assert.equal(await s.users.spendOneTimePassword('old-own', T0 + 200, T0), 'used');
+      } finally {
+        await s.close();
+      }
     });
   });
 }

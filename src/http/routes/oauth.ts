@@ -4,8 +4,10 @@ import { siteIntrospect } from '../../core/endpoints/introspect.ts';
 import { siteRevoke } from '../../core/endpoints/revoke.ts';
 import { siteToken } from '../../core/endpoints/token.ts';
 import { oauthSiteErrorBody } from '../error-handler.ts';
+import { forIntrospection } from '../../core/realm.ts';
 import { credentialSource } from '../oauth-params.ts';
 import { checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, jsonResponse, oauthSiteErrorResponses, requestBody } from '../openapi.ts';
+import { retryAfterOnLimit } from './realm.ts';
 
 const config = { family: 'oauth-site' as const, noStore: true };
 const tags = ['site'];
@@ -85,8 +87,11 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => reply.send(await siteToken(t.site, credentialSource(request, true), request.ip)));
 
+  // Limited in the core, not per IP by route: authenticated clients per client, the rest per IP (RL-2).
+  const introspection = forIntrospection(t.site);
   app.post('/oauth2/v1/introspect', {
-    config: { ...config, rateLimit: { max: t.config.rateLimitPerIp, timeWindow: 60_000 } },
+    config,
+    onError: retryAfterOnLimit,
     ...checkedByHandler,
     schema: {
       operationId: 'introspectSiteToken',
@@ -96,7 +101,7 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
       body: requestBody(tokenParams('SiteIntrospectionRequest', 'introspect'), FORM_MEDIA),
       response: { 200: jsonResponse('Whether the token is active, and its claims.', IntrospectionResponse), ...oauthSiteErrorResponses(400, 401, 413, 429) },
     },
-  }, async (request, reply) => reply.send(await siteIntrospect(t.site, credentialSource(request, false), request.ip)));
+  }, async (request, reply) => reply.send(await siteIntrospect(introspection, credentialSource(request, false), request.ip)));
 
   app.post('/oauth2/v1/revoke', {
     config,

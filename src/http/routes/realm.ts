@@ -1,10 +1,11 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { tenantIntrospect } from '../../core/endpoints/tenant-introspect.ts';
 import { tenantRevoke } from '../../core/endpoints/tenant-revoke.ts';
 import { tenantToken } from '../../core/endpoints/tenant-token.ts';
 import { tenantMetadata } from '../../core/endpoints/metadata.ts';
-import { findTenant } from '../../core/realm.ts';
+import { findTenant, forIntrospection } from '../../core/realm.ts';
+import { RateLimited } from '../../core/rate-limiter.ts';
 import { credentialSource } from '../oauth-params.ts';
 import {
   AuthorizationServerMetadata, checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, Jwks, jsonResponse, messageResponses, oauthErrorResponses, requestBody,
@@ -68,6 +69,15 @@ const IntrospectionResponse = Type.Object(
 );
 const callerSecurity: Array<Record<string, string[]>> = [{ clientSecretBasic: [] }, { bearer: [] }, {}];
 
+/**
+ * Route `onError` hook of the introspection endpoints: a spent request budget (the core's
+ * `RateLimited`) gets its `Retry-After`; the error handler renders the 429 body.
+ */
+export function retryAfterOnLimit(_request: FastifyRequest, reply: FastifyReply, error: Error, done: () => void): void {
+  if (error instanceof RateLimited) reply.header('retry-after', String(error.retryAfterSeconds));
+  done();
+}
+
 function methodNotAllowed(reply: FastifyReply) {
   return reply.code(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
 }
@@ -91,12 +101,16 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
+    request.audit = { tenantId };
     const response = await tenantToken(t.realm, tenantId, credentialSource(request, true), request.ip);
     return reply.send(response);
   });
 
+  // Limited in the core, not per IP by route: authenticated callers per client, the rest per IP (RL-2).
+  const introspection = forIntrospection(t.realm);
   app.post<TenantParams>(`${base}/introspect`, {
-    config: { ...oauthConfig, rateLimit: { max: t.config.rateLimitPerIp, timeWindow: 60_000 } },
+    config: oauthConfig,
+    onError: retryAfterOnLimit,
     ...checkedByHandler,
     schema: {
       operationId: 'introspectTenantToken',
@@ -109,7 +123,8 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
-    return reply.send(await tenantIntrospect(t.realm, tenantId, credentialSource(request, false), request.ip));
+    request.audit = { tenantId };
+    return reply.send(await tenantIntrospect(introspection, tenantId, credentialSource(request, false), request.ip));
   });
 
   app.post<TenantParams>(`${base}/revoke`, {
@@ -126,6 +141,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
+    request.audit = { tenantId };
     await tenantRevoke({ ...t.realm, storage: t.storage, audit: t.audit }, tenantId, credentialSource(request, false), request.ip);
     return reply.code(200).send();
   });

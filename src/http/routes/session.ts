@@ -10,9 +10,15 @@ import { field, formRoute, type Form } from '../../console/http.ts';
 import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
 import { admitNextRedirect } from './authorize.ts';
 
-/** Post-login targets are same-origin paths only; anything else becomes /console (AZ-6). */
+const MAX_NEXT_LENGTH = 2048;
+
+/**
+ * Post-login targets are same-origin paths only (AZ-6), and must be usable as a `Location` header
+ * as they are: printable ASCII (a browser percent-encodes the rest), at most 2048 characters.
+ * Anything else becomes /console.
+ */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || !next.startsWith('/') || next.startsWith('//') || next.startsWith('/\\') || /[\x00-\x1f]/.test(next)) return '/console';
+  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next)) return '/console';
   return next;
 }
 
@@ -42,21 +48,23 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
     }
     await admitNextRedirect(t, reply, next);
-    const retry = (status: number, error: string) =>
-      reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email: body.email }));
+    const retry = (status: number, error: string, email = body.email) =>
+      reply.code(status).type('text/html; charset=utf-8').send(renderLoginPage({ csrf: expected, next, error, email }));
+    // Where the browser goes is settled before the session exists: nothing after sign-in can fail.
+    const target = { signedIn: next, mustChangePassword: `/account/password?next=${encodeURIComponent(next)}` };
     try {
-      const result = await t.sessions.signIn(body.email, body.password, request.ip);
+      const result = await t.sessions.signIn(body.email, body.password, request.ip, request.cookies[sessionCookieName(t)]);
       if (!result.ok) return retry(401, result.disabled ? 'Your access has been disabled; ask a tenant admin to enable it.' : 'Incorrect email or password.');
-      const old = request.cookies[sessionCookieName(t)];
-      if (old) await t.sessions.signOut(old, request.ip);
       reply.clearCookie(loginCookieName(t), cookieOptions(t));
       reply.setCookie(sessionCookieName(t), result.sessionId, cookieOptions(t));
-      return redirect(reply, result.user.mustChangePassword ? `/account/password?next=${encodeURIComponent(next)}` : next);
+      return redirect(reply, result.user.mustChangePassword ? target.mustChangePassword : target.signedIn);
     } catch (e) {
       if (e instanceof TooManyRequests) {
         reply.header('retry-after', String(e.retryAfterSeconds));
         return retry(429, `Too many failed sign-ins; try again in ${e.retryAfterSeconds} seconds.`);
       }
+      // Input refused before any work (an over-long e-mail): not echoed back.
+      if (e instanceof ProblemError && e.status === 400) return retry(400, e.detail, '');
       throw e;
     }
   });
@@ -87,12 +95,18 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     requireCsrf(t, request, current.sessionId, field(request.body, 'csrf'));
     const next = safeNext(field(request.body, 'next'));
     await admitNextRedirect(t, reply, next);
+    const again = (status: number, error: string) =>
+      reply.code(status).type('text/html; charset=utf-8')
+        .send(renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next, error }));
     try {
       await t.sessions.changePassword(current.ctx, field(request.body, 'current'), field(request.body, 'new'), request.ip);
     } catch (e) {
+      if (e instanceof TooManyRequests) {
+        reply.header('retry-after', String(e.retryAfterSeconds));
+        return again(429, `Too many incorrect passwords; try again in ${e.retryAfterSeconds} seconds.`);
+      }
       if (!(e instanceof ProblemError) || e.status !== 400) throw e;
-      const page = renderPasswordPage({ csrf: t.sessions.csrfToken(current.sessionId), forced: current.ctx.user.mustChangePassword, next, error: e.detail });
-      return reply.code(400).type('text/html; charset=utf-8').send(page);
+      return again(400, e.detail);
     }
     return redirect(reply, next);
   });

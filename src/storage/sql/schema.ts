@@ -21,6 +21,10 @@ export interface UsersTable {
   disabled_at: number | null;
   created_at: number;
   updated_at: number;
+  /** When the current password was set (null only on rows written before migration 0004). */
+  password_set_at: number | null;
+  /** When the current one-time password opened its one session; null while unused or not one-time. */
+  one_time_password_used_at: number | null;
 }
 
 export interface MembershipsTable {

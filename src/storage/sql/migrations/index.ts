@@ -3,6 +3,7 @@ import type { Engine } from '../schema.ts';
 import { initial } from './0001-initial.ts';
 import { consoleMigration } from './0002-console.ts';
 import { integrationsMigration } from './0003-integrations.ts';
+import { oneTimePasswordsMigration } from './0004-one-time-passwords.ts';
 
 /** Every migration in order, by name; each is built for the engine it runs on. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -10,6 +11,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0001-initial': initial(engine),
     '0002-console': consoleMigration(engine),
     '0003-integrations': integrationsMigration(engine),
+    '0004-one-time-passwords': oneTimePasswordsMigration(engine),
   };
 }
 

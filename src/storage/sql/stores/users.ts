@@ -33,6 +33,8 @@ export class SqlUserStore implements UserStore {
       disabled_at: u.disabledAt,
       created_at: u.createdAt,
       updated_at: u.updatedAt,
+      password_set_at: u.updatedAt,
+      one_time_password_used_at: null,
     }));
   }
 
@@ -48,9 +50,22 @@ export class SqlUserStore implements UserStore {
 
   async setPassword(id: string, passwordHash: string, mustChangePassword: boolean, at: number): Promise<void> {
     await this.db.updateTable('users')
-      .set({ password_hash: passwordHash, must_change_password: fromBoolean(mustChangePassword), updated_at: at })
+      .set({ password_hash: passwordHash, must_change_password: fromBoolean(mustChangePassword), updated_at: at, password_set_at: at, one_time_password_used_at: null })
       .where('id', '=', id)
       .execute();
+  }
+
+  async spendOneTimePassword(id: string, at: number, setAfter: number): Promise<'spent' | 'used' | 'expired'> {
+    const r = await this.db.updateTable('users')
+      .set({ one_time_password_used_at: at })
+      .where('id', '=', id)
+      .where('must_change_password', '=', 1)
+      .where('one_time_password_used_at', 'is', null)
+      .where('password_set_at', '>', setAfter)
+      .executeTakeFirst();
+    if (r.numUpdatedRows > 0n) return 'spent';
+    const row = await this.db.selectFrom('users').select(['must_change_password', 'one_time_password_used_at']).where('id', '=', id).executeTakeFirst();
+    return !row || row.must_change_password === 0 || row.one_time_password_used_at !== null ? 'used' : 'expired';
   }
 
   async addMembership(m: MembershipRecord): Promise<void> {

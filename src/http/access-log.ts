@@ -1,0 +1,123 @@
+import { BlockList, isIPv6 } from 'node:net';
+import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
+import { envName } from '../config.ts';
+import { CLIENT_ID_PATTERN, INTEGRATION_CLIENT_ID_PATTERN } from '../core/ids.ts';
+import { UUID_PATTERN } from '../core/urls.ts';
+
+/** What a handler knows about who a request is for; the access log prints it (IN-5: ids only). */
+export interface RequestAudit {
+  /** The tenant the request addressed (printed only when it is a UUID). */
+  tenantId?: string;
+  /** The client the request is from, when the handler knows it (else read from the OAuth credentials). */
+  clientId?: string;
+}
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by handlers that know the tenant or client; null otherwise. */
+    audit: RequestAudit | null;
+  }
+}
+
+/** A path segment shown as it is in a 404 line: a short lowercase word with at most three digits. */
+const PLAIN_SEGMENT = /^(?!(?:[^0-9]*[0-9]){4})\.?[a-z0-9][a-z0-9._-]{0,23}$/;
+const MAX_SEGMENTS = 8;
+
+/**
+ * The path of a request that matched no route, without query and with every segment that could be
+ * an id, a token or other data replaced by `*` (`/no/such/route`, `/api/v2/keys/*`).
+ */
+export function redactedPath(url: string): string {
+  const q = url.indexOf('?');
+  const segments = (q < 0 ? url : url.slice(0, q)).split('/');
+  const shown = segments.slice(0, MAX_SEGMENTS + 1).map((s, i) => (i === 0 || s === '' || PLAIN_SEGMENT.test(s) ? s : '*'));
+  return shown.join('/') + (segments.length > MAX_SEGMENTS + 1 ? '/…' : '');
+}
+
+const isClientId = (id: unknown): id is string => typeof id === 'string' && (CLIENT_ID_PATTERN.test(id) || INTEGRATION_CLIENT_ID_PATTERN.test(id));
+
+/**
+ * The client id an OAuth request presented (body `client_id`, else the HTTP Basic user name), when
+ * it has the shape of a Tessera client id; free text, which might be a misplaced secret, never.
+ * Read only when the line is written, so that nothing is decoded twice while info logs are off.
+ */
+function presentedClientId(request: FastifyRequest): string | undefined {
+  const body = request.body as Record<string, unknown> | null | undefined;
+  const fromBody = typeof body === 'object' && body !== null ? body.client_id : undefined;
+  if (fromBody !== undefined) return isClientId(fromBody) ? fromBody : undefined;
+  const header = request.headers.authorization;
+  if (header === undefined || !/^basic /i.test(header)) return undefined;
+  const text = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
+  const colon = text.indexOf(':');
+  const id = colon < 0 ? undefined : text.slice(0, colon);
+  return isClientId(id) ? id : undefined;
+}
+
+/**
+ * The access log: exactly one info line per request, written when its response has finished, with
+ * the request id (the child logger's `reqId`), method, route pattern (never the raw URL: no query,
+ * no ids from the path), status, duration, and the tenant and client ids when known. Fastify's own
+ * "incoming request" and "request completed" lines are not written.
+ */
+export class AccessLog extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
+    const log = request.log as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }; // a pino logger
+    if (!log.isLevelEnabled('info')) return;
+    const route = request.routeOptions;
+    const audit = request.audit;
+    const family = route.config?.family;
+    const oauth = family === 'oauth' || family === 'oauth-site';
+    const tenantId = audit?.tenantId;
+    log.info(
+      {
+        method: request.method,
+        route: route.url ?? redactedPath(request.url),
+        status: reply.statusCode,
+        ms: Math.round(reply.elapsedTime * 10) / 10,
+        tenantId: tenantId !== undefined && UUID_PATTERN.test(tenantId) ? tenantId : undefined,
+        clientId: audit?.clientId ?? (oauth ? presentedClientId(request) : undefined),
+        error: error ? error.message : undefined,
+      },
+      'request',
+    );
+  }
+}
+
+/** Loopback, private (RFC 1918, RFC 4193), link-local and shared (RFC 6598) addresses: where a proxy sits. */
+const PROXY_NETWORKS = new BlockList();
+for (const [net, prefix] of [['127.0.0.0', 8], ['10.0.0.0', 8], ['172.16.0.0', 12], ['192.168.0.0', 16], ['169.254.0.0', 16], ['100.64.0.0', 10]] as const) {
+  PROXY_NETWORKS.addSubnet(net, prefix, 'ipv4');
+}
+PROXY_NETWORKS.addAddress('::1', 'ipv6');
+PROXY_NETWORKS.addSubnet('fc00::', 7, 'ipv6');
+PROXY_NETWORKS.addSubnet('fe80::', 10, 'ipv6');
+
+function isProxyAddress(address: string): boolean {
+  if (address.startsWith('::ffff:') && !address.includes(':', 7)) return PROXY_NETWORKS.check(address.slice(7), 'ipv4');
+  return PROXY_NETWORKS.check(address, isIPv6(address) ? 'ipv6' : 'ipv4');
+}
+
+/**
+ * With no trusted proxies configured, the first request that comes from a loopback or private
+ * address with `X-Forwarded-For` (a proxy in front, most likely) logs one warning: every per-IP
+ * limit then counts all clients behind that proxy together (RL-3). Returns a check for the
+ * onRequest hook that is a single comparison once it has warned, or undefined with trusted proxies.
+ */
+export function untrustedProxyWarning(trustedProxies: readonly string[]): ((request: FastifyRequest) => void) | undefined {
+  if (trustedProxies.length > 0) return undefined;
+  let warned = false;
+  return (request) => {
+    if (warned || request.headers['x-forwarded-for'] === undefined) return;
+    const address = request.raw.socket.remoteAddress;
+    if (address === undefined || !isProxyAddress(address)) return;
+    warned = true;
+    request.log.warn(
+      { remoteAddress: address, configKey: envName('trustedProxies') },
+      `A request from ${address} carries X-Forwarded-For, but ${envName('trustedProxies')} is not set: Tessera takes the socket address as the client IP, ` +
+        `so every per-IP limit (sign-in, client authentication, lookup, introspection) counts all clients behind this proxy together. ` +
+        `Set ${envName('trustedProxies')} to the proxy's address (this is logged once).`,
+    );
+  };
+}
