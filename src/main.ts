@@ -32,7 +32,7 @@ import { AccessTokenVerifier } from './core/tokens/verifier.ts';
 import { buildApp } from './http/app.ts';
 import { ResourceAuthenticator } from './resource/authenticator.ts';
 import { openStorage } from './storage/sql/open.ts';
-import type { Storage } from './storage/types.ts';
+import type { Storage } from './core/stores.ts';
 
 /** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */
 export function loadMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer {

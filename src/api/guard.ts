@@ -4,7 +4,7 @@ import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
 import { datadogErrorResponses, type ErrorStatus } from '../http/openapi.ts';
 import { addressedTenant } from '../http/tenant-host.ts';
 import type { Tessera } from '../main.ts';
-import type { ApiKeyRecord } from '../storage/types.ts';
+import type { ApiKeyRecord } from '../core/stores.ts';
 import { bearerChallenge } from '../resource/authenticator.ts';
 
 /**

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { ProblemError } from '../core/errors.ts';
 import { newSortableId } from '../core/ids.ts';
 import { checkedByHandler, datadogErrorResponses } from '../http/openapi.ts';
-import type { IngestSignal } from '../storage/types.ts';
+import type { IngestSignal } from '../core/stores.ts';
 import { scopeGuard } from './guard.ts';
 import { checkJsonDepth } from './json-limits.ts';
 

@@ -2,7 +2,7 @@ import type { FastifyInstance } from 'fastify';
 import { Type, type Static } from '@sinclair/typebox';
 import { ProblemError } from '../core/errors.ts';
 import { datadogErrorResponses, jsonResponse } from '../http/openapi.ts';
-import type { MonitorRecord } from '../storage/types.ts';
+import type { MonitorRecord } from '../core/stores.ts';
 import { scopeGuard } from './guard.ts';
 import { MAX_STORED_JSON_BYTES, MAX_STORED_JSON_DEPTH, storedJsonBounds } from './json-limits.ts';
 

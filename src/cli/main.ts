@@ -8,7 +8,7 @@ import { openTessera, startServer, type Tessera } from '../main.ts';
 import { openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
 import { registerApiKeyCommands } from './api-keys.ts';
-import type { PrincipalType } from '../storage/types.ts';
+import type { PrincipalType } from '../core/stores.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
 const CLI_ACTOR: Actor = { ...SYSTEM_ACTOR, id: 'cli' };

@@ -1,6 +1,6 @@
 import type { PrincipalView } from '../core/principals.ts';
 import { ROLES, ROLE_NAMES } from '../core/roles.ts';
-import type { PrincipalType } from '../storage/types.ts';
+import type { PrincipalType } from '../core/stores.ts';
 import {
   ActionButton, ConsoleLayout, SearchBar, CopyField, Field, FormErrors, LinkButton, Notice, Pager, formatTime, render, type ConsoleFrame,
 } from './layout.tsx';

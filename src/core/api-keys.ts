@@ -7,7 +7,7 @@ import { badRequest, conflict, notFound } from './errors.ts';
 import type { Actor } from './events.ts';
 import { newUuid } from './ids.ts';
 import { generateSecret, isWellFormedSecret, type SecretHasher } from './secrets.ts';
-import { ConflictError, type ApiKeyRecord, type Storage, type Stores } from '../storage/types.ts';
+import { ConflictError, type ApiKeyRecord, type Storage, type Stores } from './stores.ts';
 
 export const MAX_API_KEY_NAME = 100;
 /** `lastUsedAt` is written at most this often per key and node. */

@@ -11,7 +11,7 @@ import {
 import { MAX_REDIRECT_URIS, MAX_URI_LENGTH } from './redirect-uri.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import type { SecretHasher } from './secrets.ts';
-import type { AppRecord, IntegrationClientRecord, Storage } from '../storage/types.ts';
+import type { AppRecord, IntegrationClientRecord, Storage } from './stores.ts';
 
 /**
  * The App Manifest (seed §A1, §A6 "Export App Manifest" → import on another site): a versioned,

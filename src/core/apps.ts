@@ -11,7 +11,7 @@ import { clientUrisProblem } from './redirect-uri.ts';
 import type { RevocationService } from './revocation-service.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import { generateSecret, type SecretHasher } from './secrets.ts';
-import type { AppRecord, IntegrationClientRecord, Storage, Stores } from '../storage/types.ts';
+import type { AppRecord, IntegrationClientRecord, Storage, Stores } from './stores.ts';
 
 export function appView(a: AppRecord) {
   return {

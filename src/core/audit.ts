@@ -3,7 +3,7 @@ import type { Cursors } from './cursor.ts';
 import { badRequest } from './errors.ts';
 import type { AuditAction, AuditEvent } from './events.ts';
 import { newSortableId } from './ids.ts';
-import type { AuditEventRecord, Storage, Stores } from '../storage/types.ts';
+import type { AuditEventRecord, Storage, Stores } from './stores.ts';
 
 /** Keys that may never reach an audit record, wherever they hide in `details`. */
 const SECRET_KEYS = /secret|password|token|code|hash|key/i;

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { Clock } from './clock.ts';
 import { randomToken } from './ids.ts';
-import type { AuthorizationRequestRecord, Stores } from '../storage/types.ts';
+import type { AuthorizationRequestRecord, Stores } from './stores.ts';
 
 /**
  * Pending authorization requests: what `GET /oauth2/v1/authorize` validated, kept server-side until

@@ -2,7 +2,7 @@ import type { AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
 import type { Actor, AuditEvent } from './events.ts';
 import type { RevocationService } from './revocation-service.ts';
-import type { AuthorizationRecord, Storage, Stores } from '../storage/types.ts';
+import type { AuthorizationRecord, Storage, Stores } from './stores.ts';
 
 /** Why an authorization ends; recorded in its `authorization.revoked` audit event. */
 export type RevocationReason =

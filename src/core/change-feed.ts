@@ -2,7 +2,7 @@ import type { Clock } from './clock.ts';
 import type { Directory } from './directory.ts';
 import type { SigningKeys } from './signing-keys.ts';
 import type { RevocationState } from './tokens/revocation-state.ts';
-import type { ChangeRecord, ChangeStore, Stores } from '../storage/types.ts';
+import type { ChangeRecord, ChangeStore, Stores } from './stores.ts';
 
 /** Kinds of change other nodes must hear about; `key` says which object changed. */
 export type ChangeKind = 'tenant' | 'principal' | 'revocation' | 'signing_key' | 'user' | 'api_key' | 'app' | 'integration_client' | 'app_installation';

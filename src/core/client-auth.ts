@@ -1,6 +1,6 @@
 import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import { RateLimited } from './rate-limiter.ts';
-import type { ClientAuthMethod } from '../storage/types.ts';
+import type { ClientAuthMethod } from './stores.ts';
 
 /** What the HTTP layer hands over: the raw header and the parsed parameters. */
 export interface CredentialSource {

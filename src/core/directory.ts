@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import { InvalidatingCache } from './cache.ts';
-import type { PrincipalRecord, SecretRecord, Stores, TenantRecord } from '../storage/types.ts';
+import type { PrincipalRecord, SecretRecord, Stores, TenantRecord } from './stores.ts';
 
 export interface CachedPrincipal {
   principal: PrincipalRecord;

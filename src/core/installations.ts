@@ -6,7 +6,7 @@ import { forbidden, notFound } from './errors.ts';
 import type { Actor } from './events.ts';
 import type { RevocationService } from './revocation-service.ts';
 import { hasRole, type Role } from './roles.ts';
-import type { AppRecord, AuthorizationRecord, IntegrationClientKind, Storage, Stores } from '../storage/types.ts';
+import type { AppRecord, AuthorizationRecord, IntegrationClientKind, Storage, Stores } from './stores.ts';
 
 /**
  * Authorized Apps (seed §A3.5, issue §5): the integrations a tenant's users authorized, and what a

@@ -6,7 +6,7 @@ import { INTEGRATION_CLIENT_ID_PATTERN, newId, newIntegrationClientId } from './
 import { clientUrisProblem } from './redirect-uri.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import { generateSecret, isWellFormedSecret, type SecretHasher } from './secrets.ts';
-import type { AppRecord, IntegrationClientKind, IntegrationClientRecord, Stores } from '../storage/types.ts';
+import type { AppRecord, IntegrationClientKind, IntegrationClientRecord, Stores } from './stores.ts';
 
 /**
  * Integration clients (the confidential OAuth clients of Developer Platform apps): the rules their

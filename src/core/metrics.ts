@@ -1,5 +1,5 @@
 import { badRequest } from './errors.ts';
-import type { MetricPointRecord } from '../storage/types.ts';
+import type { MetricPointRecord } from './stores.ts';
 
 /**
  * The metrics of the built-in Datadog-shaped API: the v2 series payload turned into stored points

@@ -10,7 +10,7 @@ import { DEFAULT_AGENT_ROLES, DEFAULT_SERVICE_ROLES, isRole } from './roles.ts';
 import type { ScopeCatalogue } from './scopes.ts';
 import { generateSecret, type SecretHasher } from './secrets.ts';
 import { tenantTokenUrl } from './urls.ts';
-import type { ClientAuthMethod, PrincipalRecord, PrincipalType, SecretRecord, Storage, Stores } from '../storage/types.ts';
+import type { ClientAuthMethod, PrincipalRecord, PrincipalType, SecretRecord, Storage, Stores } from './stores.ts';
 
 export const MAX_ROTATION_OVERLAP_MS = 30 * 24 * 3600 * 1000;
 

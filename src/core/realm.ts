@@ -11,7 +11,7 @@ import type { AccessTokenClaims } from './tokens/jwt.ts';
 import type { RevocationService } from './revocation-service.ts';
 import type { AccessTokenVerifier } from './tokens/verifier.ts';
 import { tenantIssuer, UUID_PATTERN } from './urls.ts';
-import type { PrincipalRecord, TenantRecord } from '../storage/types.ts';
+import type { PrincipalRecord, TenantRecord } from './stores.ts';
 
 /** What the tenant-realm endpoints need; built once in main.ts. */
 export interface RealmContext {

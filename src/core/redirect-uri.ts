@@ -1,4 +1,4 @@
-import type { IntegrationClientKind } from '../storage/types.ts';
+import type { IntegrationClientKind } from './stores.ts';
 
 /**
  * The URIs an integration client registers — its redirect URIs and its onboarding URL — and how a

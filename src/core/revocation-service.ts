@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { RevocationState } from './tokens/revocation-state.ts';
-import type { RevocationKind, Stores } from '../storage/types.ts';
+import type { RevocationKind, Stores } from './stores.ts';
 
 /**
  * Writes revocations: a row (source of truth, pruned once nothing it refuses can still be valid)

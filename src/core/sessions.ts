@@ -6,7 +6,7 @@ import { randomToken } from './ids.ts';
 import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
 import { PasswordThrottle, type PasswordLimits } from './password-throttle.ts';
 import { safeEqual } from './secrets.ts';
-import type { MembershipRecord, SessionRecord, Storage, UserRecord } from '../storage/types.ts';
+import type { MembershipRecord, SessionRecord, Storage, UserRecord } from './stores.ts';
 
 export interface SessionContext {
   session: SessionRecord;

@@ -2,7 +2,7 @@ import { createPrivateKey, createPublicKey, generateKeyPairSync, type KeyObject 
 import type { Clock } from './clock.ts';
 import { newId } from './ids.ts';
 import { open, seal } from './master-key.ts';
-import type { SigningKeyRecord, Stores } from '../storage/types.ts';
+import type { SigningKeyRecord, Stores } from './stores.ts';
 
 /** The public members a JWKS may publish (KC-2). */
 export interface PublicJwk {

@@ -7,7 +7,7 @@ import type { LiveClient } from './integration-clients.ts';
 import type { RealmContext } from './realm.ts';
 import { isWellFormedSecret } from './secrets.ts';
 import type { AccessTokenClaims } from './tokens/jwt.ts';
-import type { Storage } from '../storage/types.ts';
+import type { Storage } from './stores.ts';
 
 /**
  * What the site-level OAuth endpoints (`/oauth2/v1/token|revoke|introspect`, issuer = BASE_URL)

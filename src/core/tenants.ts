@@ -5,7 +5,7 @@ import type { Actor } from './events.ts';
 import { newUuid } from './ids.ts';
 import { vanityHost, vanityUrl } from './urls.ts';
 import { addMember, checkUserRole, type NewUserResult } from './users.ts';
-import { ConflictError, type Storage, type TenantRecord } from '../storage/types.ts';
+import { ConflictError, type Storage, type TenantRecord } from './stores.ts';
 
 /** DNS-label tenant names: they become `{name}.{tenantDomain}`. */
 export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;

@@ -8,7 +8,7 @@ import type { Actor, AuditAction } from './events.ts';
 import { newUuid } from './ids.ts';
 import { generatePassword, hashPassword, passwordProblem } from './passwords.ts';
 import { hasRole, type Role } from './roles.ts';
-import { ConflictError, type MembershipRecord, type Storage, type Stores, type UserRecord } from '../storage/types.ts';
+import { ConflictError, type MembershipRecord, type Storage, type Stores, type UserRecord } from './stores.ts';
 
 /** The roles a person may hold (never `iam:agent`), highest first. A member holds one of them. */
 export const USER_ROLES = ['iam:tenantAdmin', 'iam:configManager', 'iam:troubleshooter', 'iam:observer'] as const satisfies readonly Role[];

@@ -1,7 +1,7 @@
 import type { FastifyRequest } from 'fastify';
 import { TENANT_NAME_PATTERN } from '../core/tenants.ts';
 import type { Tessera } from '../main.ts';
-import type { TenantRecord } from '../storage/types.ts';
+import type { TenantRecord } from '../core/stores.ts';
 
 /**
  * A well-formed Host (RFC 9110 §7.2, RFC 3986 §3.2.2): one DNS name of non-empty labels (letters,

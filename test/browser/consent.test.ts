@@ -6,7 +6,7 @@ import type { Browser } from 'playwright-core';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { newIntegrationClientId } from '../../src/core/ids.ts';
 import { s256 } from '../../src/core/pkce.ts';
-import type { IntegrationClientRecord } from '../../src/storage/types.ts';
+import type { IntegrationClientRecord } from '../../src/core/stores.ts';
 import { assertAccessible, assertClean, launchBrowser, openPage, screenshot, type Watched } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 

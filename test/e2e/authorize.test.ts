@@ -4,7 +4,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { newIntegrationClientId } from '../../src/core/ids.ts';
 import { s256 } from '../../src/core/pkce.ts';
-import type { AppRecord, IntegrationClientKind, IntegrationClientRecord } from '../../src/storage/types.ts';
+import type { AppRecord, IntegrationClientKind, IntegrationClientRecord } from '../../src/core/stores.ts';
 import { createTenant, form, signIn, signInFresh } from '../helpers/api.ts';
 import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
 

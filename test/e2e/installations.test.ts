@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { newUuid } from '../../src/core/ids.ts';
-import type { AuditEventRecord } from '../../src/storage/types.ts';
+import type { AuditEventRecord } from '../../src/core/stores.ts';
 import { createTenant, managementApi, problem, signIn, signInFresh, type Session } from '../helpers/api.ts';
 import {
   createIntegrationClient, exchange, introspect, issueCode, pkcePair, publishClient, refresh, siteError, userId, type IntegrationClient,

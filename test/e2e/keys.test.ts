@@ -15,7 +15,7 @@ import { deriveKey, open, parseMasterKey } from '../../src/core/master-key.ts';
 import { SigningKeys } from '../../src/core/signing-keys.ts';
 import { signAccessToken, type AccessTokenClaims } from '../../src/core/tokens/jwt.ts';
 import { loadMasterKey, openTessera } from '../../src/main.ts';
-import type { SigningKeyRecord } from '../../src/storage/types.ts';
+import type { SigningKeyRecord } from '../../src/core/stores.ts';
 import { basic, createPrincipal, createTenant, form, signIn, signInFresh, tokenFor, type Creds } from '../helpers/api.ts';
 import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { renderErrorPage, renderLoginPage, renderPasswordPage } from '../../src/console/pages.tsx';
-import type { AuditEventRecord } from '../../src/storage/types.ts';
+import type { AuditEventRecord } from '../../src/core/stores.ts';
 import { createTenant, form } from '../helpers/api.ts';
 import { engines, startTestServer, type TestServer } from '../helpers/server.ts';
 

@@ -5,7 +5,7 @@ import pg from 'pg';
 import { ChangeFeed } from '../../src/core/change-feed.ts';
 import { openStorage } from '../../src/storage/sql/open.ts';
 import { CHANGES_LOCK } from '../../src/storage/sql/stores/changes.ts';
-import type { Storage } from '../../src/storage/types.ts';
+import type { Storage } from '../../src/core/stores.ts';
 import { testDatabases } from '../helpers/databases.ts';
 
 const T0 = Date.UTC(2026, 0, 1);

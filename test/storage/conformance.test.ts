@@ -8,7 +8,7 @@ import {
   ConflictError,
   type AuditEventRecord, type IngestBatchRecord, type MonitorRecord, type PrincipalRecord, type SecretRecord,
   type SessionRecord, type SigningKeyRecord, type Storage, type UserRecord,
-} from '../../src/storage/types.ts';
+} from '../../src/core/stores.ts';
 import { testDatabases } from '../helpers/databases.ts';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect } from 'kysely';
 import SQLite from 'better-sqlite3';

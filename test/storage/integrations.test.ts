@@ -5,7 +5,7 @@ import {
   ConflictError,
   type ApiKeyRecord, type AppRecord, type AuthorizationCodeRecord, type AuthorizationRecord, type AuthorizationRequestRecord,
   type IntegrationClientRecord, type IntegrationSecretRecord, type MetricPointRecord, type RefreshTokenRecord, type Storage,
-} from '../../src/storage/types.ts';
+} from '../../src/core/stores.ts';
 import { testDatabases } from '../helpers/databases.ts';
 
 /** Well past 2^31 ms, so a timestamp squeezed through a 32-bit integer or returned as a string would show. */

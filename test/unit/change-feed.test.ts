@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ChangeFeed } from '../../src/core/change-feed.ts';
-import type { ChangeRecord, ChangeStore } from '../../src/storage/types.ts';
+import type { ChangeRecord, ChangeStore } from '../../src/core/stores.ts';
 
 /** A change log as the SQL store presents it: rows become visible in sequence order. */
 class FakeLog implements ChangeStore {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { aggregate, parseMetricQuery, seriesPoints } from '../../src/core/metrics.ts';
-import type { MetricPointRecord } from '../../src/storage/types.ts';
+import type { MetricPointRecord } from '../../src/core/stores.ts';
 
 describe('metric queries and series', () => {
   it('parses aggregator:metric{scope} and nothing else', () => {

@@ -1,7 +1,7 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { clientUrisProblem, isRegisteredRedirectUri, uriProblem } from '../../src/core/redirect-uri.ts';
-import type { IntegrationClientKind } from '../../src/storage/types.ts';
+import type { IntegrationClientKind } from '../../src/core/stores.ts';
 
 const HTTPS_ONLY = 'must use https; http is allowed only for localhost, 127.0.0.1 and [::1] on a test client.';
 const PUBLISHED_HTTP = 'must use https: published clients cannot use http, not even on a loopback host.';

@@ -26,4 +26,11 @@ describe('static checks over src/', () => {
     assert.ok(core.length > 10);
     assert.deepEqual(core.filter((f) => /from '(fastify|@fastify\/[^']+|kysely|pg|better-sqlite3)'/.test(f.text)).map((f) => f.path), []);
   });
+
+  it('the core owns its store interfaces: nothing in src/core imports from src/storage or src/http', () => {
+    const core = files.filter((f) => f.path.startsWith(join('src', 'core')));
+    const outward = /(?:from|import)\s*\(?\s*'(?:\.\.\/)+(?:storage|http|console|api|cli)\//;
+    assert.deepEqual(core.filter((f) => outward.test(f.text)).map((f) => f.path), []);
+    assert.ok(core.some((f) => f.path === join('src', 'core', 'stores.ts')), 'the store interfaces live in src/core/stores.ts');
+  });
 });

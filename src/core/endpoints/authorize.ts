@@ -9,7 +9,7 @@ import { MAX_URI_LENGTH } from '../redirect-uri.ts';
 import { hasRole } from '../roles.ts';
 import { parseScope, type ScopeCatalogue } from '../scopes.ts';
 import type { SecretHasher } from '../secrets.ts';
-import type { Storage } from '../../storage/types.ts';
+import type { Storage } from '../stores.ts';
 
 /**
  * The authorization endpoint (RFC 6749 §4.1.1, seed §A3–§A4.1): `GET /oauth2/v1/authorize` decides

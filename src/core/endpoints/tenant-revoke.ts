@@ -2,7 +2,7 @@ import type { CredentialSource } from '../client-auth.ts';
 import type { AuditLog } from '../audit.ts';
 import { checkParamLengths, requireParam } from '../params.ts';
 import { authenticateCaller, findTenant, verifyTenantToken, type RealmContext } from '../realm.ts';
-import type { Storage } from '../../storage/types.ts';
+import type { Storage } from '../stores.ts';
 
 /**
  * POST /auth/{tenantId}/default/oauth2/revoke (RFC 7009). A live access token of this tenant is

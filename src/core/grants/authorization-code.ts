@@ -5,7 +5,7 @@ import { verifierMatches, VERIFIER_PATTERN } from '../pkce.ts';
 import { requireParam } from '../params.ts';
 import { generateSecret, isWellFormedSecret } from '../secrets.ts';
 import { authenticateIntegrationClient, type SiteContext } from '../site.ts';
-import type { AuthorizationCodeRecord, Stores } from '../../storage/types.ts';
+import type { AuthorizationCodeRecord, Stores } from '../stores.ts';
 import { grantableScopes, grantMember, tokenResponse, type SiteTokenResponse } from './issue.ts';
 
 export const grantType = 'authorization_code';

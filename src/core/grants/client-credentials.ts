@@ -4,7 +4,7 @@ import { authenticatePrincipal, type RealmContext } from '../realm.ts';
 import { parseScope } from '../scopes.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
 import { tenantIssuer, vanityUrl } from '../urls.ts';
-import type { TenantRecord } from '../../storage/types.ts';
+import type { TenantRecord } from '../stores.ts';
 import type { CredentialSource } from '../client-auth.ts';
 
 export const grantType = 'client_credentials';

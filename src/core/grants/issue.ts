@@ -4,7 +4,7 @@ import { hasRole } from '../roles.ts';
 import { parseScope } from '../scopes.ts';
 import type { SiteContext } from '../site.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
-import type { AuthorizationRecord, GrantMember, Stores } from '../../storage/types.ts';
+import type { AuthorizationRecord, GrantMember, Stores } from '../stores.ts';
 
 /**
  * Steps the site-level grants (authorization_code, refresh_token) share, so that each grant reads

@@ -4,7 +4,7 @@ import { InvalidGrant } from '../errors.ts';
 import { requireParam } from '../params.ts';
 import { deriveSecret, isWellFormedSecret } from '../secrets.ts';
 import { authenticateIntegrationClient, type SiteContext } from '../site.ts';
-import type { AuthorizationRecord, GrantMember, RefreshTokenRecord } from '../../storage/types.ts';
+import type { AuthorizationRecord, GrantMember, RefreshTokenRecord } from '../stores.ts';
 import { grantableScopes, tokenResponse, type SiteTokenResponse } from './issue.ts';
 
 export const grantType = 'refresh_token';

@@ -1,4 +1,4 @@
-import type { RevocationKind, RevocationRecord } from '../../storage/types.ts';
+import type { RevocationKind, RevocationRecord } from '../stores.ts';
 
 /**
  * The node's in-memory view of revoked tokens and grants. Filled from the revocations table at

@@ -3,7 +3,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { badRequest } from '../../core/errors.ts';
 import type { PrincipalInput } from '../../core/principals.ts';
 import type { Role } from '../../core/roles.ts';
-import type { PrincipalType } from '../../storage/types.ts';
+import type { PrincipalType } from '../../core/stores.ts';
 import { emptyResponse, jsonResponse, optionalBody, problemResponses } from '../openapi.ts';
 import { requireMember } from '../session-auth.ts';
 

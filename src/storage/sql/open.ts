@@ -6,7 +6,7 @@ import {
   CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql,
   type DatabaseConnection, type Dialect, type Driver,
 } from 'kysely';
-import type { Storage, Stores } from '../types.ts';
+import type { Storage, Stores } from '../../core/stores.ts';
 import { migrationProvider } from './migrations/index.ts';
 import type { Database, Engine, Executor } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';

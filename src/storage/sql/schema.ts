@@ -1,5 +1,5 @@
 import type { Generated, Kysely, Selectable } from 'kysely';
-import type { Storage } from '../types.ts';
+import type { Storage } from '../../core/stores.ts';
 
 export type Engine = Storage['engine'];
 

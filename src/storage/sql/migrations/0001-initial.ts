@@ -163,7 +163,7 @@ const TABLES = [
   'sessions', 'memberships', 'users', 'tenants',
 ];
 
-/** Every table of the stores in `src/storage/types.ts`. */
+/** Every table of the stores in `src/core/stores.ts`. */
 export function initial(engine: Engine): Migration {
   const t = typesFor(engine);
   return {

@@ -162,7 +162,7 @@ const TABLES = [
   'app_installations', 'integration_secrets', 'integration_clients', 'apps',
 ];
 
-/** The tables of the stores in `src/storage/integration-types.ts`. */
+/** The tables of the stores in `src/core/integration-stores.ts`. */
 export function integrationsMigration(engine: Engine): Migration {
   const t = typesFor(engine);
   return {

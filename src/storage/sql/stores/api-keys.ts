@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { ApiKeyRecord, ApiKeyStore } from '../../types.ts';
+import type { ApiKeyRecord, ApiKeyStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { containsPattern, insertUnique } from './common.ts';
 

@@ -1,4 +1,4 @@
-import type { AppInstallationRecord, AppInstallationStore } from '../../types.ts';
+import type { AppInstallationRecord, AppInstallationStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 
 const toRecord = (r: Row<'app_installations'>): AppInstallationRecord => ({

@@ -1,5 +1,5 @@
 import type { Updateable } from 'kysely';
-import type { AppRecord, AppStore } from '../../types.ts';
+import type { AppRecord, AppStore } from '../../../core/stores.ts';
 import type { AppsTable, Executor, Row } from '../schema.ts';
 import { fromBoolean, insertUnique, parseJson, toBoolean } from './common.ts';
 

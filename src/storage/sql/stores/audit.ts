@@ -1,4 +1,4 @@
-import type { AuditEventRecord, AuditStore } from '../../types.ts';
+import type { AuditEventRecord, AuditStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique, parseJson } from './common.ts';
 

@@ -1,4 +1,4 @@
-import type { AuthorizationCodeRecord, AuthorizationCodeStore } from '../../types.ts';
+import type { AuthorizationCodeRecord, AuthorizationCodeStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique, parseJson } from './common.ts';
 

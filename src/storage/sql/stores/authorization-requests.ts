@@ -1,4 +1,4 @@
-import type { AuthorizationRequestRecord, AuthorizationRequestStore } from '../../types.ts';
+import type { AuthorizationRequestRecord, AuthorizationRequestStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique, parseJson } from './common.ts';
 

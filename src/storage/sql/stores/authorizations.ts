@@ -1,4 +1,4 @@
-import type { AuthorizationRecord, AuthorizationStore } from '../../types.ts';
+import type { AuthorizationRecord, AuthorizationStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique, parseJson } from './common.ts';
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { ChangeRecord, ChangeStore } from '../../types.ts';
+import type { ChangeRecord, ChangeStore } from '../../../core/stores.ts';
 import type { Engine, Executor } from '../schema.ts';
 
 /**

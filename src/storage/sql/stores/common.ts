@@ -1,5 +1,5 @@
 import type { InsertQueryBuilder, InsertResult } from 'kysely';
-import { ConflictError } from '../../types.ts';
+import { ConflictError } from '../../../core/stores.ts';
 
 /** Driver codes of a unique-key violation: PostgreSQL SQLSTATE, better-sqlite3 extended result codes. */
 const UNIQUE_VIOLATION = new Set(['23505', 'SQLITE_CONSTRAINT_UNIQUE', 'SQLITE_CONSTRAINT_PRIMARYKEY']);

@@ -1,4 +1,4 @@
-import type { Stores } from '../../types.ts';
+import type { Stores } from '../../../core/stores.ts';
 import type { GroupCommit } from '../group-commit.ts';
 import type { Engine, Executor } from '../schema.ts';
 import { SqlApiKeyStore } from './api-keys.ts';

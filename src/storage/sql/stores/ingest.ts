@@ -1,4 +1,4 @@
-import type { IngestBatchRecord, IngestSignal, IngestStore } from '../../types.ts';
+import type { IngestBatchRecord, IngestSignal, IngestStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
 

@@ -1,7 +1,7 @@
 import type { Updateable } from 'kysely';
 import type {
   IntegrationClientKind, IntegrationClientRecord, IntegrationClientStore, IntegrationSecretRecord,
-} from '../../types.ts';
+} from '../../../core/stores.ts';
 import type { Executor, IntegrationClientsTable, Row } from '../schema.ts';
 import { insertUnique, parseJson } from './common.ts';
 

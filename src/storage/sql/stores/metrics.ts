@@ -1,4 +1,4 @@
-import type { MetricPointRecord, MetricStore } from '../../types.ts';
+import type { MetricPointRecord, MetricStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { parseJson } from './common.ts';
 

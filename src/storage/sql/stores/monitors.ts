@@ -1,5 +1,5 @@
 import type { Updateable } from 'kysely';
-import type { MonitorRecord, MonitorStore } from '../../types.ts';
+import type { MonitorRecord, MonitorStore } from '../../../core/stores.ts';
 import type { Executor, MonitorsTable, Row } from '../schema.ts';
 import { parseJson } from './common.ts';
 

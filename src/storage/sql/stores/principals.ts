@@ -1,5 +1,5 @@
 import { sql, type Updateable } from 'kysely';
-import type { ClientAuthMethod, PrincipalRecord, PrincipalStore, PrincipalType } from '../../types.ts';
+import type { ClientAuthMethod, PrincipalRecord, PrincipalStore, PrincipalType } from '../../../core/stores.ts';
 import type { Executor, PrincipalsTable, Row } from '../schema.ts';
 import { containsPattern, insertUnique, parseJson } from './common.ts';
 

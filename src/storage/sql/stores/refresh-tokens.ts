@@ -1,8 +1,8 @@
 import { sql } from 'kysely';
-import type { RefreshGrant, RefreshTokenRecord, RefreshTokenStore } from '../../types.ts';
+import type { RefreshGrant, RefreshTokenRecord, RefreshTokenStore } from '../../../core/stores.ts';
 import type { Engine, Executor, Row } from '../schema.ts';
 import { toAuthorization } from './authorizations.ts';
-import { ConflictError } from '../../types.ts';
+import { ConflictError } from '../../../core/stores.ts';
 import type { GroupCommit } from '../group-commit.ts';
 import { prepared } from '../prepared.ts';
 import { insertUnique, parseJson } from './common.ts';

@@ -1,4 +1,4 @@
-import type { RevocationKind, RevocationRecord, RevocationStore } from '../../types.ts';
+import type { RevocationKind, RevocationRecord, RevocationStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 
 const toRecord = (r: Row<'revocations'>): RevocationRecord => ({

@@ -1,4 +1,4 @@
-import type { SecretRecord, SecretStore } from '../../types.ts';
+import type { SecretRecord, SecretStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
 

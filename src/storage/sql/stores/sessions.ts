@@ -1,4 +1,4 @@
-import type { SessionRecord, SessionStore } from '../../types.ts';
+import type { SessionRecord, SessionStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
 

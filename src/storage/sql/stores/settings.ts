@@ -1,4 +1,4 @@
-import type { SettingStore } from '../../types.ts';
+import type { SettingStore } from '../../../core/stores.ts';
 import type { Executor } from '../schema.ts';
 
 export class SqlSettingStore implements SettingStore {

@@ -1,4 +1,4 @@
-import type { SigningKeyRecord, SigningKeyStore } from '../../types.ts';
+import type { SigningKeyRecord, SigningKeyStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { TenantRecord, TenantStore } from '../../types.ts';
+import type { TenantRecord, TenantStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { insertUnique } from './common.ts';
 

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { MemberRecord, MembershipRecord, UserRecord, UserStore } from '../../types.ts';
+import type { MemberRecord, MembershipRecord, UserRecord, UserStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { containsPattern, fromBoolean, insertUnique, parseJson, toBoolean } from './common.ts';
 

@@ -1,7 +1,7 @@
 import type {
   AppStore, IntegrationClientStore, AuthorizationRequestStore, AuthorizationCodeStore, AuthorizationStore, RefreshTokenStore,
   ApiKeyStore, MetricStore, AppInstallationStore,
-} from './integration-types.ts';
+} from './integration-stores.ts';
 
 /**
  * Store interfaces: one small typed store per aggregate. The protocol core and the services depend
@@ -307,7 +307,7 @@ export type {
   AuthorizationRequestRecord, AuthorizationRequestStore, AuthorizationCodeRecord, AuthorizationCodeStore, AuthorizationRecord,
   AuthorizationStore, GrantMember, RefreshGrant, RefreshTokenRecord, RefreshTokenStore, ApiKeyRecord, ApiKeyStore, MetricPointRecord, MetricStore,
   AppInstallationRecord, AppInstallationStore,
-} from './integration-types.ts';
+} from './integration-stores.ts';
 
 export interface Stores {
   readonly tenants: TenantStore;
