@@ -74,3 +74,17 @@ export function pkcePair(): { verifier: string; challenge: string } {
 
 /** The body of a refresh request (the client authenticates with HTTP Basic). */
 export const refreshBody = (token: string) => new URLSearchParams({ grant_type: 'refresh_token', refresh_token: token }).toString();
+
+/** The large case (`--large`): how far bench/tessera-seed.ts grows Tessera's database before its server starts. */
+export const LARGE = { tenants: 1_000, principals: 100_000, revocations: 1_000_000 } as const;
+
+/** What bench/tessera-seed.ts prints as one JSON line. */
+export interface SeedReport {
+  tenants: number;
+  principals: number;
+  revocations: number;
+  /** Revocation rows within their horizon after seeding: what the server loads into memory at start-up. */
+  live: number;
+  /** Seconds: tenants and principals; revocations; reading the live rows back as the server does at start-up; the whole run. */
+  seconds: { principals: number; revocations: number; live: number; total: number };
+}

@@ -33,17 +33,47 @@ process.on('exit', () => {
 export interface Server {
   /** The last 64 KiB of the server's stdout and stderr. */
   output(): string;
+  /** What the server has written to stdout and stderr so far (its log), in bytes and lines. */
+  written(): { bytes: number; lines: number };
   stop(): Promise<void>;
 }
 
-/** Starts a long-running process pinned to `core`; its output is kept, not shown. */
+/**
+ * The tail of a stream: the chunks as they came, dropped from the front once the rest holds
+ * `limit` bytes. A chunk costs a push and a count of its newlines, never a copy, so reading a
+ * server's log as fast as it writes it costs this process little.
+ */
+class Tail {
+  private readonly chunks: Buffer[] = [];
+  private size = 0;
+  bytes = 0;
+  lines = 0;
+
+  constructor(private readonly limit = 65536) {}
+
+  push(chunk: Buffer): void {
+    this.bytes += chunk.length;
+    for (let i = chunk.indexOf(10); i !== -1; i = chunk.indexOf(10, i + 1)) this.lines++;
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    while (this.chunks.length > 1 && this.size - this.chunks[0]!.length >= this.limit) this.size -= this.chunks.shift()!.length;
+  }
+
+  text(): string {
+    return Buffer.concat(this.chunks).subarray(-this.limit).toString();
+  }
+}
+
+/**
+ * Starts a long-running process pinned to `core`. Its stdout and stderr are pipes read as fast as
+ * it writes (a server that logs every request must never wait on a full pipe, nor have its log
+ * piled up in this process): only the last 64 KiB are kept, for error reports.
+ */
 export function startPinned(core: number, argv: string[], env: NodeJS.ProcessEnv): Server & { child: ChildProcess } {
   const [cmd, ...args] = pinned(core, argv);
   const child = spawn(cmd!, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let log = '';
-  const keep = (chunk: Buffer) => {
-    log = (log + chunk.toString()).slice(-65536);
-  };
+  const tail = new Tail();
+  const keep = (chunk: Buffer) => tail.push(chunk);
   child.stdout!.on('data', keep);
   child.stderr!.on('data', keep);
   live.add(child);
@@ -51,7 +81,8 @@ export function startPinned(core: number, argv: string[], env: NodeJS.ProcessEnv
   void exited.then(() => live.delete(child));
   return {
     child,
-    output: () => log,
+    output: () => tail.text(),
+    written: () => ({ bytes: tail.bytes, lines: tail.lines }),
     async stop() {
       if (child.exitCode !== null || child.signalCode !== null) return;
       child.kill('SIGTERM');
@@ -114,6 +145,16 @@ export function processCpuSeconds(pid: number | undefined): number | undefined {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields[0] is field 3 (state)
     return (Number(fields[11]) + Number(fields[12])) / TICK; // utime, stime
+  } catch {
+    return undefined;
+  }
+}
+
+/** A process's resident memory (VmRSS) in bytes; undefined without /proc. */
+export function processRssBytes(pid: number | undefined): number | undefined {
+  try {
+    const kb = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1];
+    return kb === undefined ? undefined : Number(kb) * 1024;
   } catch {
     return undefined;
   }

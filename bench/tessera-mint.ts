@@ -22,7 +22,7 @@ import { SYSTEM_ACTOR } from '../src/core/events.ts';
 import { newId } from '../src/core/ids.ts';
 import { generateSecret } from '../src/core/secrets.ts';
 import { openTessera, type Tessera } from '../src/main.ts';
-import type { Stores } from '../src/storage/types.ts';
+import type { Stores } from '../src/core/stores.ts';
 import { pkcePair, SITE_CLIENT, type MintedCode } from './common.ts';
 
 export interface MintClient {
