@@ -7,6 +7,7 @@ import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
+import { LimitSyncer } from './core/limit-sync.ts';
 import { authFailureLimits, introspectionLimits } from './core/client-auth.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { Cursors } from './core/cursor.ts';
@@ -31,8 +32,9 @@ import { RevocationState } from './core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from './core/tokens/verifier.ts';
 import { buildApp } from './http/app.ts';
 import { ResourceAuthenticator } from './resource/authenticator.ts';
+import { RedisLimitCounterStore } from './storage/redis/limit-counters.ts';
 import { openStorage } from './storage/sql/open.ts';
-import type { Storage } from './core/stores.ts';
+import type { LimitCounterStore, Storage } from './core/stores.ts';
 
 /** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */
 export function loadMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer {
@@ -71,6 +73,11 @@ export interface Tessera {
   resource: ResourceAuthenticator;
   cursors: Cursors;
   sealKey: Buffer;
+  /**
+   * The per-IP request limiter of one route (lookup, authorize, /api/v1/validate): counted on the
+   * system clock as @fastify/rate-limit did, and shared between nodes like every other limit.
+   */
+  routeLimiter(name: string, max: number, windowMs: number): RequestLimiter;
   /** Follows the change log and runs housekeeping (the server; one-shot CLI commands do not). */
   startBackground(): Promise<void>;
   close(): Promise<void>;
@@ -87,7 +94,13 @@ const BASE_URL_SETTING = 'baseUrl';
  */
 export async function openTessera(
   config: Config,
-  options: { clock?: Clock; onBackgroundError?: (err: unknown) => void; recordedBaseUrl?: boolean } = {},
+  options: {
+    clock?: Clock;
+    onBackgroundError?: (err: unknown) => void;
+    /** Something degraded but keeps working (the shared rate-limit store is unreachable). */
+    onWarning?: (message: string, err?: unknown) => void;
+    recordedBaseUrl?: boolean;
+  } = {},
 ): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
   const masterKey = loadMasterKey(config);
@@ -106,10 +119,18 @@ export async function openTessera(
     const directory = new Directory(storage, clock);
     const hasher = new SecretHasher(deriveKey(masterKey, 'secret-hmac'));
     const verifier = new AccessTokenVerifier(keys, state, clock, config.clockSkew);
+    // Rate limits count per node and, with several nodes (PostgreSQL, or Redis when configured),
+    // share their counts in the background: see limit-sync.ts for the bound on what that lets through.
+    const sharedLimits = config.redisUrl !== '' || storage.limitCounters !== undefined;
+    const syncer = new LimitSyncer(clock, config.limitSyncInterval, {
+      unreachable: (err) => options.onWarning?.('the shared rate-limit store is unreachable; each node limits on its own until it answers again', err),
+      recovered: () => options.onWarning?.('the shared rate-limit store answers again; rate limits are shared again'),
+    });
+    const shared = <L extends FailureLimiter>(name: string, limiter: L): L => (sharedLimits ? syncer.add(name, limiter) : limiter);
     const windowMs = config.clientAuthFailureWindow * 1000;
     const failureLimits = authFailureLimits(
-      new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerClient),
-      new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerIp),
+      shared('ca-client', new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerClient)),
+      shared('ca-ip', new FailureLimiter(clock, windowMs, config.clientAuthFailuresPerIp)),
     );
     const realm: RealmContext = {
       config,
@@ -121,8 +142,8 @@ export async function openTessera(
       limits: failureLimits,
       introspectionLimits: introspectionLimits(
         failureLimits,
-        new RequestLimiter(clock, 60_000, config.rateLimitPerIp),
-        new RequestLimiter(clock, 60_000, config.introspectionRequestsPerClient),
+        shared('in-anon-ip', new RequestLimiter(clock, 60_000, config.rateLimitPerIp)),
+        shared('in-client', new RequestLimiter(clock, 60_000, config.introspectionRequestsPerClient)),
       ),
       verifier,
       revocations,
@@ -146,9 +167,9 @@ export async function openTessera(
       lifetimeMs: config.sessionLifetime * 1000,
       oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000,
       limits: {
-        perAccountFromClient: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount),
-        perClient: new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp),
-        perAccount: new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccountAllIps),
+        perAccountFromClient: shared('si-pair', new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount)),
+        perClient: shared('si-ip', new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp)),
+        perAccount: shared('si-account', new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccountAllIps)),
       },
     });
     const feed = new ChangeFeed(storage.changes, config.changePollInterval, (err) => options.onBackgroundError?.(err));
@@ -157,6 +178,8 @@ export async function openTessera(
     await keys.load(storage);
     state.load(await storage.revocations.listLive(clock.now()));
     let stopMaintenance = (): void => undefined;
+    let limitCounters: LimitCounterStore | undefined;
+    const routeLimiters = new Map<string, RequestLimiter>();
     const tessera: Tessera = {
       config,
       clock,
@@ -177,13 +200,25 @@ export async function openTessera(
       apiKeys: new ApiKeyService({ storage, clock, hasher, audit, cursors, feed, onError: (err) => options.onBackgroundError?.(err) }),
       installations: new InstallationService({ storage, clock, audit, revocations, invalidateApiKey: (id) => tessera.apiKeys.invalidate(id) }),
       sessions,
+      routeLimiter(name, max, windowMs) {
+        let l = routeLimiters.get(name);
+        if (!l) routeLimiters.set(name, (l = shared(`ip-${name}`, new RequestLimiter(systemClock, windowMs, max))));
+        return l;
+      },
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
       async startBackground() {
         await feed.start();
         stopMaintenance = maintain(tessera, (err) => options.onBackgroundError?.(err));
+        // Redis wins over PostgreSQL; only a server connects to it (one-shot CLI commands count nothing).
+        if (sharedLimits) {
+          limitCounters = config.redisUrl ? new RedisLimitCounterStore(config.redisUrl, config.redisPrefix || `tessera:${config.site}:`) : storage.limitCounters;
+          if (limitCounters) syncer.start(limitCounters);
+        }
       },
       async close() {
         stopMaintenance();
+        await syncer.stop();
+        if (limitCounters !== storage.limitCounters) await limitCounters?.close();
         await feed.stop();
         await storage.close();
       },
@@ -223,6 +258,7 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
     await t.storage.changes.prune(now - 24 * 3600 * 1000);
     await t.storage.sessions.deleteExpired(now);
     await t.storage.authorizationRequests.deleteExpired(now);
+    await t.storage.limitCounters?.prune(now);
     t.realm.revocations.prune(now);
   };
   const timer = setInterval(() => void run().catch(onError), 5 * 60 * 1000);
@@ -233,7 +269,11 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
 /** Opens, bootstraps and listens; resolves once the server accepts connections. */
 export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
   let app: FastifyInstance | undefined;
-  const tessera = await openTessera(config, { ...options, onBackgroundError: (err) => app?.log.error({ err }, 'background work failed') });
+  const tessera = await openTessera(config, {
+    ...options,
+    onBackgroundError: (err) => app?.log.error({ err }, 'background work failed'),
+    onWarning: (message, err) => app?.log.warn(err === undefined ? {} : { err }, message),
+  });
   try {
     const demo = await bootstrap(tessera);
     await tessera.startBackground();

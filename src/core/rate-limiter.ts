@@ -13,6 +13,13 @@ interface Window {
   count: number;
 }
 
+/** A key's net count since the last flush, in its window then (see `FailureLimiter.share`). */
+export interface PendingCount {
+  key: string;
+  start: number;
+  delta: number;
+}
+
 /** A key as it is stored: short keys as a fresh copy, long ones as a digest (see `stored`). */
 function digestOf(key: string): string {
   return '#' + createHash('sha256').update(key).digest('base64url');
@@ -47,10 +54,12 @@ export class FailureLimiter {
   private readonly over = new Map<string, Window>();
   private readonly maxKeys: number;
   private readonly maxKeyLength: number;
+  /** Set by `share()`: the keys counted since the last `drain()`, by stored key. */
+  private pending: Map<string, PendingCount> | undefined;
 
   constructor(
     protected readonly clock: Clock,
-    private readonly windowMs: number,
+    readonly windowMs: number,
     protected readonly limit: number,
     options: LimiterOptions = {},
   ) {
@@ -89,10 +98,75 @@ export class FailureLimiter {
         this.over.delete(k);
         this.under.set(k, w);
       }
+      this.note(k, key, w, -1);
       return;
     }
     const u = this.under.get(k);
-    if (u && u.count > 0) u.count--;
+    if (u && u.count > 0) {
+      u.count--;
+      this.note(k, key, u, -1);
+    }
+  }
+
+  /**
+   * Makes this limiter's counts shareable: from now on every count and forgiveness is also noted,
+   * per key, until a syncer `drain`s them (limit-sync.ts). The checks stay local and synchronous.
+   */
+  share(): void {
+    this.pending ??= new Map();
+  }
+
+  /** The keys counted since the last call, with their net counts; windows already over are left out. */
+  drain(): PendingCount[] {
+    const pending = this.pending;
+    if (!pending || pending.size === 0) return [];
+    this.pending = new Map();
+    const now = this.clock.now();
+    const out: PendingCount[] = [];
+    for (const p of pending.values()) if (p.delta !== 0 && now - p.start < this.windowMs) out.push(p);
+    return out;
+  }
+
+  /** Notes again what a flush could not deliver (the shared store was unreachable), unless its key moved on to a newer window. */
+  restore(counts: readonly PendingCount[]): void {
+    if (!this.pending) return;
+    for (const c of counts) {
+      const p = this.pending.get(c.key);
+      if (!p) this.pending.set(c.key, { ...c });
+      else if (p.start === c.start) p.delta += c.delta;
+    }
+  }
+
+  /** The net count noted for a stored key since the last `drain` (0 when none). */
+  pendingDelta(storedKey: string): number {
+    return this.pending?.get(storedKey)?.delta ?? 0;
+  }
+
+  /**
+   * Folds in a key's count across all nodes (`storedKey` as `drain` gave it): the local window takes
+   * the shared window's start and the larger of its own count and the global one, so a key over its
+   * limit on any node is refused here too. Windows that lapsed are ignored.
+   */
+  merge(storedKey: string, start: number, count: number): void {
+    const now = this.clock.now();
+    if (now - start >= this.windowMs) return;
+    let w = this.under.get(storedKey);
+    if (w) this.under.delete(storedKey);
+    else {
+      w = this.over.get(storedKey);
+      if (w) this.over.delete(storedKey);
+    }
+    if (!w || now - w.start >= this.windowMs) {
+      if (!w && this.size >= this.maxKeys) this.evict(now);
+      w = { start, count };
+    } else {
+      // A window moved to another start stays where it was in its map: eviction may meet it late, never wrongly.
+      w.count = Math.max(w.count, count);
+      const p = this.pending?.get(storedKey);
+      if (p && p.start === w.start) p.start = start; // counted since the flush: still this window's
+      w.start = start;
+    }
+    (w.count >= this.limit ? this.over : this.under).set(storedKey, w);
   }
 
   /** Counts one for `key` in its current window (opening one if needed) and returns that window. */
@@ -104,6 +178,7 @@ export class FailureLimiter {
         this.under.delete(k);
         this.over.set(k, w);
       }
+      this.note(k, key, w, 1);
       return w;
     }
     if (w) {
@@ -112,6 +187,7 @@ export class FailureLimiter {
       w = this.over.get(k);
       if (w && now - w.start < this.windowMs) {
         w.count++;
+        this.note(k, key, w, 1);
         return w;
       }
       if (w) this.over.delete(k);
@@ -119,7 +195,19 @@ export class FailureLimiter {
     if (this.size >= this.maxKeys) this.evict(now);
     w = { start: now, count: 1 };
     (1 >= this.limit ? this.over : this.under).set(k === key ? detached(key) : k, w);
+    this.note(k, key, w, 1);
     return w;
+  }
+
+  /** Notes a change of `w`'s count for the syncer, when sharing (`k` is `key`'s stored form). */
+  private note(k: string, key: string, w: Window, delta: number): void {
+    if (!this.pending) return;
+    const p = this.pending.get(k);
+    if (p && p.start === w.start) p.delta += delta;
+    else if (p) {
+      p.start = w.start; // a new window: what was noted for the old one no longer matters
+      p.delta = delta;
+    } else this.pending.set(k, { key: k === key ? detached(key) : k, start: w.start, delta });
   }
 
   /** Seconds left in `w`'s window, at least 1. */
@@ -155,6 +243,13 @@ export class RequestLimiter extends FailureLimiter {
     const now = this.clock.now();
     const w = this.count(key, now);
     return w.count > this.limit ? this.wait(w, now) : 0;
+  }
+
+  /** Counts one request; returns the count in its window and the milliseconds left of it. */
+  hit(key: string): { current: number; ttl: number } {
+    const now = this.clock.now();
+    const w = this.count(key, now);
+    return { current: w.count, ttl: Math.max(1, w.start + this.windowMs - now) };
   }
 }
 

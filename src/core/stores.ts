@@ -333,6 +333,37 @@ export interface Stores {
   readonly appInstallations: AppInstallationStore;
 }
 
+/** One key's increments since the last flush, in the window it opened at `windowStart` (epoch ms). */
+export interface LimitIncrement {
+  /** The limiter's name and its stored key form (at most 64 characters, or a digest): never raw input. */
+  key: string;
+  windowStart: number;
+  windowMs: number;
+  /** Net change: failures counted minus failures forgiven; may be negative. */
+  delta: number;
+}
+
+/** A key's count across every node, in the window the shared store holds for it. */
+export interface LimitCount {
+  key: string;
+  windowStart: number;
+  count: number;
+}
+
+/**
+ * The counters that rate limiters of several nodes share (PostgreSQL or Redis). A key has one live
+ * window: the first node to count it opens it, and it lapses `windowMs` later; an increment that
+ * arrives after it lapsed opens the next one. The limiters never wait on this store: a background
+ * syncer (limit-sync.ts) sends a batch of increments and folds the answers in.
+ */
+export interface LimitCounterStore {
+  /** Adds each increment (keys unique within a batch) and returns each key's window and global count, in any order. */
+  add(batch: readonly LimitIncrement[], now: number): Promise<LimitCount[]>;
+  /** Drops windows that ended before `now`. */
+  prune(now: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 export interface Storage extends Stores {
   readonly engine: 'sqlite' | 'postgres';
   /** Runs `fn` in one transaction; every store handed to it writes inside that transaction. */
@@ -348,6 +379,8 @@ export interface Storage extends Stores {
   migrate(): Promise<string[]>;
   /** True when the database answers a trivial query. */
   ping(): Promise<boolean>;
+  /** Counters shared by the nodes of one database (PostgreSQL); absent on SQLite, a single node's database. */
+  readonly limitCounters?: LimitCounterStore;
   close(): Promise<void>;
 }
 

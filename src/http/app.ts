@@ -10,6 +10,7 @@ import './families.ts';
 import { errorHandler } from './error-handler.ts';
 import { AccessLog, untrustedProxyWarning } from './access-log.ts';
 import { hostProblem } from './tenant-host.ts';
+import { sharedRateLimitStore } from './shared-rate-limit-store.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import type { Config } from '../config.ts';
 import { renderErrorPage } from '../console/pages.tsx';
@@ -159,6 +160,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   await app.register(formbody);
   await app.register(rateLimit, {
     global: false,
+    store: sharedRateLimitStore((name, max, windowMs) => t.routeLimiter(name, max, windowMs)),
     keyGenerator: (request) => request.ip,
     errorResponseBuilder: (_request, context) => ({
       statusCode: 429,

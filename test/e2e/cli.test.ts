@@ -39,7 +39,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
   });
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
-    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
+    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
     assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword']);
@@ -126,14 +126,14 @@ describe('tessera CLI and the SQLite file', () => {
     closeSync(openSync(file, 'w', 0o640));
     const env = cleanEnv({ TESSERA_DATA_DIR: join(dir, 'data') });
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--database-url', `sqlite:${file}`, '--json'], { env });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
     assert.equal(mode(file), 0o640);
   });
 
   it('creates the SQLite file in --data-dir, owner-only, when no database URL is given', async () => {
     const dataDir = join(dir, 'fresh', 'data');
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--data-dir', dataDir, '--json'], { env: cleanEnv({}) });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
     assert.deepEqual([mode(join(dir, 'fresh')), mode(dataDir), mode(join(dataDir, 'tessera.db'))], [0o700, 0o700, 0o600]);
   });
 });

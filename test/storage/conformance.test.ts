@@ -61,7 +61,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -91,7 +91,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);
@@ -578,7 +578,7 @@ for (const database of await testDatabases()) {
       await db.destroy();
       const s = await openStorage(url);
       try {
-        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords']);
+        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters']);
         assert.deepEqual(await s.users.findById('old-otp'), user({ id: 'old-otp', email: 'old-otp@acme.test', passwordHash: '$argon2id$h', mustChangePassword: true, updatedAt: T0 + 100 }));
         assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 100), 'expired', 'set at updated_at');
         assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 99), 'spent');
@@ -586,6 +586,37 @@ for (const database of await testDatabases()) {
       } finally {
         await s.close();
       }
+    });
+  });
+}
+
+for (const database of await testDatabases()) {
+  describe(`shared rate-limit counters (${database.engine})`, () => {
+    let s: Storage;
+    before(async () => {
+      s = await openStorage(database.url);
+      await s.migrate();
+    });
+    after(async () => {
+      await s.close();
+      await database.drop();
+    });
+
+    it('exist only where several nodes share the database (PostgreSQL)', () => {
+      assert.equal(s.limitCounters !== undefined, database.engine === 'postgres');
+    });
+
+    it('add increments to a live window in one statement, open a new one after it lapsed, and prune lapsed windows', async (t) => {
+      const c = s.limitCounters;
+      if (!c) return t.skip('SQLite: one node, nothing shared');
+      const W = 60_000;
+      const sorted = (r: Array<{ key: string }>) => [...r].sort((x, y) => x.key.localeCompare(y.key));
+      assert.deepEqual(sorted(await c.add([{ key: 'f:b', windowStart: T0, windowMs: W, delta: 3 }, { key: 'f:a', windowStart: T0, windowMs: W, delta: 1 }], T0)),
+        [{ key: 'f:a', windowStart: T0, count: 1 }, { key: 'f:b', windowStart: T0, count: 3 }]);
+      assert.deepEqual(await c.add([{ key: 'f:b', windowStart: T0 + 5, windowMs: W, delta: 2 }], T0 + 5), [{ key: 'f:b', windowStart: T0, count: 5 }], 'the window opened first is kept');
+      assert.deepEqual(await c.add([{ key: 'f:b', windowStart: T0 + W, windowMs: W, delta: -1 }], T0 + W), [{ key: 'f:b', windowStart: T0 + W, count: 0 }], 'a lapsed window is replaced');
+      await c.prune(T0 + W);
+      assert.deepEqual(await c.add([{ key: 'f:a', windowStart: T0 + W, windowMs: W, delta: 1 }], T0 + W), [{ key: 'f:a', windowStart: T0 + W, count: 1 }]);
     });
   });
 }

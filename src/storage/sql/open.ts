@@ -11,6 +11,7 @@ import { migrationProvider } from './migrations/index.ts';
 import type { Database, Engine, Executor } from './schema.ts';
 import { GroupCommit } from './group-commit.ts';
 import { createStores } from './stores/index.ts';
+import { SqlLimitCounterStore } from './stores/limit-counters.ts';
 
 /**
  * SQLite transactions take the write lock when they begin (BEGIN IMMEDIATE): a deferred one that
@@ -142,6 +143,8 @@ export async function openStorage(databaseUrl: string): Promise<Storage> {
     ...createStores(db, engine, group),
     transaction,
     hotTransaction: group ? (fn) => group.run((trx) => within(trx, fn)) : transaction,
+    // Several nodes share a PostgreSQL database, so they share rate-limit counters there; SQLite is one node's.
+    ...(engine === 'postgres' ? { limitCounters: new SqlLimitCounterStore(db) } : {}),
     migrate: () => migrateToLatest(db, engine),
     async ping() {
       try {

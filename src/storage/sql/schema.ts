@@ -251,6 +251,13 @@ export interface AppInstallationsTable {
   updated_at: number;
 }
 
+export interface LimitCountersTable {
+  key: string;
+  window_start: number;
+  expires_at: number;
+  count: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -275,6 +282,7 @@ export interface Database {
   api_keys: ApiKeysTable;
   metric_points: MetricPointsTable;
   app_installations: AppInstallationsTable;
+  limit_counters: LimitCountersTable;
 }
 
 /** The root database or a transaction: every store is built over one of these. */

@@ -4,6 +4,7 @@ import { initial } from './0001-initial.ts';
 import { consoleMigration } from './0002-console.ts';
 import { integrationsMigration } from './0003-integrations.ts';
 import { oneTimePasswordsMigration } from './0004-one-time-passwords.ts';
+import { limitCountersMigration } from './0005-limit-counters.ts';
 
 /** Every migration in order, by name; each is built for the engine it runs on. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -12,6 +13,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0002-console': consoleMigration(engine),
     '0003-integrations': integrationsMigration(engine),
     '0004-one-time-passwords': oneTimePasswordsMigration(engine),
+    '0005-limit-counters': limitCountersMigration(engine),
   };
 }
 
