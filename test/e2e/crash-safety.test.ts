@@ -1,25 +1,15 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createPrincipal, createTenant, form, managementApi, type Creds, type Session } from '../helpers/api.ts';
 import { createIntegrationClient, exchange, issueCode, refresh, userId, type IntegrationClient } from '../helpers/integrations.ts';
-import { engines, freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
+import { engines, startNode, startTestServer, type TestServer } from '../helpers/server.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli/main.ts', 'start'];
 const LOAD_MS = 3000;
-
-/** A node of its own (a child process) on the test server's database and master key. */
-async function startNode(s: TestServer): Promise<{ url: string; child: ChildProcess }> {
-  const port = await freePort();
-  const child = spawn(process.execPath, CLI, { env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: s.url }, stdio: 'ignore' });
-  const url = `http://127.0.0.1:${port}`;
-  await waitReady(url);
-  return { url, child };
-}
 
 /** The same server seen at another address (the helpers take the URL from here). */
 const at = (s: TestServer, url: string): TestServer => ({ ...s, url });

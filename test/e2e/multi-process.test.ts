@@ -1,11 +1,11 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, execFile, type ChildProcess } from 'node:child_process';
+import { execFile, type ChildProcess } from 'node:child_process';
 import { promisify } from 'node:util';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createPrincipal, createTenant, form, tokenFor, type Creds } from '../helpers/api.ts';
 import { createIntegrationClient, exchange, issueCode, refresh, siteError, userId } from '../helpers/integrations.ts';
-import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
+import { engines, startNode, startTestServer, within, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
@@ -35,10 +35,7 @@ for (const engine of engines()) {
 
     before(async () => {
       a = await startTestServer(engine);
-      const port = await freePort();
-      bUrl = `http://127.0.0.1:${port}`;
-      b = spawn(process.execPath, [...CLI, 'start'], { env: { ...a.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: a.url }, stdio: 'ignore' });
-      await waitReady(bUrl);
+      ({ url: bUrl, child: b } = await startNode(a));
       tenantId = (await createTenant(a, 'acme')).tenantId;
       watcher = await createPrincipal(a, tenantId, { name: 'watcher' });
     });

@@ -1,10 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { basic, createPrincipal, createTenant, form, managementApi, signInFresh, type Creds, type Session } from '../helpers/api.ts';
-import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
+import { engines, startNode, startTestServer, within, type TestServer } from '../helpers/server.ts';
 
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const ISO = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/;
 const UNAUTHORIZED = { errors: ['Unauthorized'] };
 const FORBIDDEN = { errors: ['Forbidden'] };
@@ -71,10 +70,7 @@ for (const engine of engines()) {
 
     before(async () => {
       a = await startTestServer(engine);
-      const port = await freePort();
-      bUrl = `http://127.0.0.1:${port}`;
-      b = spawn(process.execPath, [...CLI, 'start'], { env: { ...a.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: a.url }, stdio: 'ignore' });
-      await waitReady(bUrl);
+      ({ url: bUrl, child: b } = await startNode(a));
       const acme = await createTenant(a, 'acme');
       tenantId = acme.tenantId;
       admin = await signInFresh(a, acme.adminEmail, acme.adminPassword);

@@ -1,9 +1,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { basic, createPrincipal, createTenant, form, type Creds } from '../helpers/api.ts';
-import { freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
+import { startNode, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
  * Rate limits shared between nodes: two Tessera nodes (one in this process, one child process) on
@@ -11,7 +11,6 @@ import { freePort, startTestServer, waitReady, type TestServer } from '../helper
  * database, or through Redis (TESSERA_REDIS_URL; a key prefix of its own per run, so parallel runs
  * never meet). A node whose Redis cannot be reached limits on its own and keeps answering.
  */
-const CLI = ['--import', 'tsx', 'src/cli/main.ts'];
 const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379';
 const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const tooManyFailed = (seconds: number) => ({ error: 'temporarily_unavailable', error_description: `Too many failed attempts; retry in ${seconds} seconds.` });
@@ -44,10 +43,7 @@ for (const setup of setups) {
       a = await startTestServer(setup.engine, {
         env: { ...setup.env, TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT: '6', TESSERA_CLIENT_AUTH_FAILURES_PER_IP: '1000', TESSERA_RATE_LIMIT_PER_IP: '6', TESSERA_LIMIT_SYNC_INTERVAL: '100' },
       });
-      const port = await freePort();
-      bUrl = `http://127.0.0.1:${port}`;
-      b = spawn(process.execPath, [...CLI, 'start'], { env: { ...a.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: a.url }, stdio: 'ignore' });
-      await waitReady(bUrl);
+      ({ url: bUrl, child: b } = await startNode(a));
       const tenantId = (await createTenant(a, 'acme')).tenantId;
       p = await createPrincipal(a, tenantId, { name: 'shared' });
     });

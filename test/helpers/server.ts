@@ -1,4 +1,4 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
 import { promisify } from 'node:util';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
@@ -105,4 +105,19 @@ export async function databaseText(s: TestServer): Promise<string> {
   }
   const { stdout } = await promisify(execFile)('pg_dump', ['--data-only', url], { maxBuffer: 64 * 1024 * 1024 });
   return stdout;
+}
+
+/**
+ * Another node of `s`'s deployment: `tessera start` in a child process on the same database and
+ * master key (and base URL), listening on a port of its own; resolves once it answers /readyz.
+ */
+export async function startNode(s: Pick<TestServer, 'env' | 'url'>): Promise<{ url: string; child: ChildProcess }> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+    env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: s.url },
+    stdio: 'ignore',
+  });
+  const url = `http://127.0.0.1:${port}`;
+  await waitReady(url);
+  return { url, child };
 }
