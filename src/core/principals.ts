@@ -151,6 +151,9 @@ export class PrincipalService {
     const { storage, clock, audit, revocations } = this.deps;
     const now = clock.now();
     const { result, applies } = await storage.transaction(async (tx) => {
+      // Changes of one tenant queue behind its row lock (as users' do): two rotations, or a rotation
+      // and a narrowing, must not both read the same secrets and both act on them.
+      await tx.tenants.lock(tenantId);
       const current = await this.load(tx, tenantId, type, clientId);
       const { result, ended = [], details } = await work(tx, current, now);
       await tx.secrets.revoke(ended.map((s) => s.id), now);

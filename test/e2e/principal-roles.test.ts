@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { ChildProcess } from 'node:child_process';
+import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createPrincipal, createTenant, form, managementApi, signInFresh, type Creds, type Session } from '../helpers/api.ts';
 import { engines, startNode, startTestServer, within, type TestServer } from '../helpers/server.ts';
 
@@ -217,6 +218,15 @@ for (const engine of engines()) {
       assert.deepEqual([revoked.status, revoked.json], [200, { status: 'OK', message: 'All rotated client secrets have been revoked.' }]);
       assert.deepEqual(await requestToken(a.url, svc), { status: 401, json: { error: 'invalid_client', error_description: 'Client authentication failed.' } });
       assert.equal((await mint(a.url, next)).scope, OBSERVER_SCOPES);
+    });
+
+    it('MG-3 concurrent rotations of one principal queue: afterwards one current secret and one rotated secret remain, and only the last two issued work', async () => {
+      const p = await createPrincipal(a, tenantId, { name: 'rotated at once' });
+      const issued = await Promise.all(Array.from({ length: 5 }, () => a.tessera.principals.rotate(tenantId, 'service', p.clientId, undefined, SYSTEM_ACTOR)));
+      const unrevoked = await a.tessera.storage.secrets.listUnrevoked(p.clientId);
+      assert.deepEqual(unrevoked.map((x) => x.expiresAt === null).sort(), [false, true], 'one current secret, one rotated');
+      const working = await Promise.all([p.clientSecret, ...issued.map((r) => r.clientSecret)].map(async (secret) => (await requestToken(a.url, { ...p, clientSecret: secret })).status));
+      assert.deepEqual(working.filter((status) => status === 200).length, 2);
     });
   });
 }
