@@ -1,5 +1,4 @@
-import { InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
-import { RateLimited } from './rate-limiter.ts';
+import { budgetSpent, InvalidClient, InvalidRequest, TooManyRequests } from './errors.ts';
 import type { ClientAuthMethod } from './stores.ts';
 
 /** What the HTTP layer hands over: the raw header and the parsed parameters. */
@@ -135,11 +134,11 @@ export function introspectionLimits(
     failed: (clientId, ip) => failures.failed(clientId, ip),
     anonymous(ip) {
       const wait = anonymousPerIp.take(ip);
-      if (wait > 0) throw new RateLimited(wait);
+      if (wait > 0) throw budgetSpent(wait);
     },
     authenticated(clientId) {
       const wait = perClient.take(clientId);
-      if (wait > 0) throw new RateLimited(wait);
+      if (wait > 0) throw budgetSpent(wait);
     },
   };
 }

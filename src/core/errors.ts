@@ -90,10 +90,17 @@ export class ServerError extends OAuthError {
 /** Too many failures: answered 429 with `Retry-After`. */
 export class TooManyRequests extends Error {
   override readonly name = 'TooManyRequests';
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many requests');
+  constructor(
+    readonly retryAfterSeconds: number,
+    /** What the answer says: by default a failure limit; a spent request budget says so instead (`budgetSpent`). */
+    readonly description = `Too many failed attempts; retry in ${retryAfterSeconds} seconds.`,
+  ) {
+    super(description);
   }
 }
+
+/** A request budget is spent (not a failure limit): the same 429 and `Retry-After`, worded as the per-IP route limits are. */
+export const budgetSpent = (retryAfterSeconds: number) => new TooManyRequests(retryAfterSeconds, `Too many requests; retry in ${retryAfterSeconds} seconds.`);
 
 /**
  * Management-API failures, rendered as RFC 7807 problem JSON. `detail` is written for a person and

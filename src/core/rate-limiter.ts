@@ -252,16 +252,3 @@ export class RequestLimiter extends FailureLimiter {
     return { current: w.count, ttl: Math.max(1, w.start + this.windowMs - now) };
   }
 }
-
-/**
- * A request budget is spent (not a failure limit): answered 429 with `Retry-After` and the same
- * description as the per-IP route limits. The HTTP layer sets the header from `retryAfterSeconds`;
- * the error handler renders a 429 `statusCode` with this message in the route family's shape.
- */
-export class RateLimited extends Error {
-  override readonly name = 'RateLimited';
-  readonly statusCode = 429;
-  constructor(readonly retryAfterSeconds: number) {
-    super(`Too many requests; retry in ${retryAfterSeconds} seconds.`);
-  }
-}

@@ -56,7 +56,7 @@ export function errorHandler(err: FastifyError | Error, request: FastifyRequest,
   const family = familyOf(request);
   if (err instanceof TooManyRequests) {
     reply.header('retry-after', String(err.retryAfterSeconds));
-    const error = { code: isOAuth(family) ? 'temporarily_unavailable' : TITLES[429]!, description: `Too many failed attempts; retry in ${err.retryAfterSeconds} seconds.` };
+    const error = { code: isOAuth(family) ? 'temporarily_unavailable' : TITLES[429]!, description: err.description };
     return send(reply, family, 429, error);
   }
   if (err instanceof OAuthError) {

@@ -5,7 +5,7 @@ import { runInNewContext } from 'node:vm';
 import { authFailureLimits, extractCredentials, introspectionLimits, MAX_CLIENT_ID_LENGTH } from '../../src/core/client-auth.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { InvalidClient, TooManyRequests } from '../../src/core/errors.ts';
-import { FailureLimiter, RateLimited, RequestLimiter } from '../../src/core/rate-limiter.ts';
+import { FailureLimiter, RequestLimiter } from '../../src/core/rate-limiter.ts';
 
 const WINDOW = 60_000;
 const basic = (id: string, secret: string) => 'Basic ' + Buffer.from(`${id}:${secret}`).toString('base64');
@@ -144,7 +144,7 @@ describe('client-authentication limits', () => {
     const clock = new ManualClock();
     const failures = authFailureLimits(new FailureLimiter(clock, WINDOW, 100), new FailureLimiter(clock, WINDOW, 100));
     const limits = introspectionLimits(failures, new RequestLimiter(clock, WINDOW, 2), new RequestLimiter(clock, WINDOW, 5));
-    const spent = (e: unknown) => e instanceof RateLimited && e.retryAfterSeconds === 60 && e.message === 'Too many requests; retry in 60 seconds.';
+    const spent = (e: unknown) => e instanceof TooManyRequests && e.retryAfterSeconds === 60 && e.message === 'Too many requests; retry in 60 seconds.';
     for (let i = 0; i < 5; i++) {
       limits.checkIp('192.0.2.1');
       limits.authenticated('srv_a');

@@ -7,7 +7,6 @@ import { oauthSiteErrorBody } from '../error-handler.ts';
 import { forIntrospection } from '../../core/realm.ts';
 import { credentialSource } from '../oauth-params.ts';
 import { checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, jsonResponse, oauthSiteErrorResponses, requestBody } from '../openapi.ts';
-import { retryAfterOnLimit } from './realm.ts';
 
 const config = { family: 'oauth-site' as const, noStore: true };
 const tags = ['site'];
@@ -91,7 +90,6 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
   const introspection = forIntrospection(t.site);
   app.post('/oauth2/v1/introspect', {
     config,
-    onError: retryAfterOnLimit,
     ...checkedByHandler,
     schema: {
       operationId: 'introspectSiteToken',

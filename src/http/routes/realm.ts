@@ -1,11 +1,10 @@
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import { Type } from '@sinclair/typebox';
 import { tenantIntrospect } from '../../core/endpoints/tenant-introspect.ts';
 import { tenantRevoke } from '../../core/endpoints/tenant-revoke.ts';
 import { tenantToken } from '../../core/endpoints/tenant-token.ts';
 import { tenantMetadata } from '../../core/endpoints/metadata.ts';
 import { findTenant, forIntrospection } from '../../core/realm.ts';
-import { RateLimited } from '../../core/rate-limiter.ts';
 import { credentialSource } from '../oauth-params.ts';
 import {
   AuthorizationServerMetadata, checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, Jwks, jsonResponse, messageResponses, oauthErrorResponses, requestBody,
@@ -69,15 +68,6 @@ const IntrospectionResponse = Type.Object(
 );
 const callerSecurity: Array<Record<string, string[]>> = [{ clientSecretBasic: [] }, { bearer: [] }, {}];
 
-/**
- * Route `onError` hook of the introspection endpoints: a spent request budget (the core's
- * `RateLimited`) gets its `Retry-After`; the error handler renders the 429 body.
- */
-export function retryAfterOnLimit(_request: FastifyRequest, reply: FastifyReply, error: Error, done: () => void): void {
-  if (error instanceof RateLimited) reply.header('retry-after', String(error.retryAfterSeconds));
-  done();
-}
-
 function methodNotAllowed(reply: FastifyReply) {
   return reply.code(405).header('allow', 'POST').send({ error: 'invalid_request', error_description: 'Use POST.' });
 }
@@ -110,7 +100,6 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   const introspection = forIntrospection(t.realm);
   app.post<TenantParams>(`${base}/introspect`, {
     config: oauthConfig,
-    onError: retryAfterOnLimit,
     ...checkedByHandler,
     schema: {
       operationId: 'introspectTenantToken',
