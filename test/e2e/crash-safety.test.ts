@@ -5,7 +5,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
-import { basic, createPrincipal, createTenant, form, managementApi, type Creds, type Session } from '../helpers/api.ts';
+import { basic, createPrincipal, createTenant, form, managementApi, signIn, type Creds } from '../helpers/api.ts';
 import { createIntegrationClient, exchange, issueCode, refresh, userId, type IntegrationClient } from '../helpers/integrations.ts';
 import { engines, startNode, startTestServer, type TestServer } from '../helpers/server.ts';
 
@@ -13,22 +13,6 @@ const LOAD_MS = 3000;
 
 /** The same server seen at another address (the helpers take the URL from here). */
 const at = (s: TestServer, url: string): TestServer => ({ ...s, url });
-
-/** Signs in at `url` as a browser on the site's origin would (the node is one of the site's nodes). */
-async function signInAt(url: string, origin: string, email: string, password: string): Promise<Session> {
-  const page = await fetch(`${url}/login`);
-  const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
-  const res = await fetch(`${url}/login`, {
-    method: 'POST',
-    redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; '), origin },
-    body: form({ csrf, email, password, next: '/console' }),
-  });
-  const cookie = res.headers.getSetCookie().find((c) => c.startsWith('tessera_session='))?.split(';')[0];
-  if (!cookie) throw new Error(`sign-in answered ${res.status}`);
-  const info = (await (await fetch(`${url}/api/v2/session`, { headers: { cookie } })).json()) as { csrfToken: string };
-  return { cookie, csrf: info.csrfToken };
-}
 
 async function tokenStatus(url: string, c: Creds): Promise<number> {
   const res = await fetch(c.tokenUrl.replace(/^http:\/\/[^/]+/, url), {
@@ -92,7 +76,7 @@ for (const engine of engines()) {
       const acme = await createTenant(s, 'acme');
       const password = 'correct horse battery staple';
       await s.tessera.tenants.createUser('acme', 'ops@acme.test', 'iam:tenantAdmin', password, SYSTEM_ACTOR);
-      const api = managementApi(at(s, node.url), await signInAt(node.url, s.url, 'ops@acme.test', password));
+      const api = managementApi(at(s, node.url), await signIn(at(s, node.url), 'ops@acme.test', password, s.url));
       const worker = await createPrincipal(s, acme.tenantId, { name: 'worker' });
       const partner: IntegrationClient = await createIntegrationClient(s, acme.tenantId);
       const admin = await userId(s, acme.adminEmail);

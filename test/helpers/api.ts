@@ -44,8 +44,12 @@ export async function tokenFor(c: Creds, scope?: string): Promise<string> {
   return ((await res.json()) as { access_token: string }).access_token;
 }
 
-/** Signs in through the real form (GET /login for the CSRF cookie, POST /login) and returns the cookie header and CSRF token. */
-export async function signIn(s: TestServer, email: string, password: string): Promise<{ cookie: string; csrf: string; status: number; location: string | null }> {
+/**
+ * Signs in through the real form (GET /login for the CSRF cookie, POST /login) and returns the cookie
+ * header and CSRF token. `origin` is what the browser names as the page's origin: the server's own
+ * URL unless `s` is another node of the deployment, whose pages still belong to the base URL.
+ */
+export async function signIn(s: TestServer, email: string, password: string, origin = s.url): Promise<{ cookie: string; csrf: string; status: number; location: string | null }> {
   const page = await fetch(`${s.url}/login`);
   const loginCookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const html = await page.text();
@@ -53,7 +57,7 @@ export async function signIn(s: TestServer, email: string, password: string): Pr
   const res = await fetch(`${s.url}/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie, origin: s.url },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie: loginCookie, origin },
     body: form({ csrf, email, password, next: '/console' }),
   });
   const session = res.headers.getSetCookie().find((c) => c.startsWith('tessera_session='));
