@@ -5,7 +5,7 @@ import { toAuthorization } from './authorizations.ts';
 import { ConflictError } from '../../../core/stores.ts';
 import type { GroupCommit } from '../group-commit.ts';
 import { prepared } from '../prepared.ts';
-import { insertUnique, parseJson } from './common.ts';
+import { parseJson } from './common.ts';
 
 const toRecord = (r: Row<'refresh_tokens'>): RefreshTokenRecord => ({
   hash: r.hash,
@@ -26,15 +26,7 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
   ) {}
 
   async insert(r: RefreshTokenRecord): Promise<void> {
-    await insertUnique('refresh token', this.db.insertInto('refresh_tokens').values({
-      hash: r.hash,
-      authorization_id: r.authorizationId,
-      client_id: r.clientId,
-      created_at: r.createdAt,
-      used_at: r.usedAt,
-      successor_hash: r.successorHash,
-      revoked_at: r.revokedAt,
-    }));
+    await insertToken(this.db, r);
   }
 
   async find(hash: string): Promise<RefreshTokenRecord | undefined> {
@@ -66,8 +58,7 @@ export class SqlRefreshTokenStore implements RefreshTokenStore {
     if (this.engine === 'postgres') return ((await rotateInOneStatement(this.db, at, next, hash)).numAffectedRows ?? 0n) > 0n;
     const work = async (db: Executor): Promise<boolean> => {
       if (((await markUsed(db, at, next, hash)).numAffectedRows ?? 0n) === 0n) return false;
-      const inserted = await insertSuccessor(db, next, successor.authorizationId, successor.clientId, at);
-      if ((inserted.numAffectedRows ?? 0n) === 0n) throw new ConflictError('refresh token already exists');
+      await insertToken(db, successor);
       return true;
     };
     if (this.db.isTransaction) return work(this.db);
@@ -105,9 +96,16 @@ const markUsed = prepared((db: Executor, at: number, successorHash: string, hash
   .where('hash', '=', hash)
   .where('used_at', 'is', null));
 
-const insertSuccessor = prepared((db: Executor, hash: string, authorizationId: string, clientId: string, at: number) => db.insertInto('refresh_tokens')
-  .values({ hash, authorization_id: authorizationId, client_id: clientId, created_at: at, used_at: null, successor_hash: null, revoked_at: null })
+const insertRow = prepared((db: Executor, hash: string, authorizationId: string, clientId: string, createdAt: number, usedAt: number | null, successorHash: string | null, revokedAt: number | null) => db
+  .insertInto('refresh_tokens')
+  .values({ hash, authorization_id: authorizationId, client_id: clientId, created_at: createdAt, used_at: usedAt, successor_hash: successorHash, revoked_at: revokedAt })
   .onConflict((oc) => oc.doNothing()));
+
+/** Inserts one token or throws `ConflictError` (ON CONFLICT DO NOTHING, as `insertUnique` does, so a PostgreSQL transaction survives it). */
+async function insertToken(db: Executor, r: RefreshTokenRecord): Promise<void> {
+  const inserted = await insertRow(db, r.hash, r.authorizationId, r.clientId, r.createdAt, r.usedAt, r.successorHash, r.revokedAt);
+  if ((inserted.numAffectedRows ?? 0n) === 0n) throw new ConflictError('refresh token already exists');
+}
 
 const rotateInOneStatement = prepared((db: Executor, at: number, successorHash: string, hash: string) => db
   .with('used', (w) => w.updateTable('refresh_tokens')
