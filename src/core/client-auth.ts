@@ -27,7 +27,8 @@ export const MAX_CLIENT_SECRET_LENGTH = 256;
 /** Base64 of the longest form-encoded id and secret (every character %XX): longer headers are refused undecoded. */
 const MAX_BASIC_LENGTH = Math.ceil((3 * (MAX_CLIENT_ID_LENGTH + MAX_CLIENT_SECRET_LENGTH) + 1) / 3) * 4;
 
-function decodeBasic(header: string): { id: string; secret: string } | undefined {
+/** The id and secret of an HTTP Basic header (`Basic …`), or undefined when it is garbled or over-long. */
+export function decodeBasic(header: string): { id: string; secret: string } | undefined {
   const encoded = header.slice(6).trim();
   if (encoded.length > MAX_BASIC_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined;
   const text = Buffer.from(encoded, 'base64').toString('utf8');

@@ -1,6 +1,7 @@
 import { BlockList, isIPv6 } from 'node:net';
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { envName } from '../config.ts';
+import { decodeBasic } from '../core/client-auth.ts';
 import { CLIENT_ID_PATTERN, INTEGRATION_CLIENT_ID_PATTERN } from '../core/ids.ts';
 import { UUID_PATTERN } from '../core/urls.ts';
 
@@ -47,9 +48,7 @@ function presentedClientId(request: FastifyRequest): string | undefined {
   if (fromBody !== undefined) return isClientId(fromBody) ? fromBody : undefined;
   const header = request.headers.authorization;
   if (header === undefined || !/^basic /i.test(header)) return undefined;
-  const text = Buffer.from(header.slice(6).trim(), 'base64').toString('utf8');
-  const colon = text.indexOf(':');
-  const id = colon < 0 ? undefined : text.slice(0, colon);
+  const id = decodeBasic(header)?.id;
   return isClientId(id) ? id : undefined;
 }
 
