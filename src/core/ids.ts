@@ -60,11 +60,16 @@ export const newUuid = (): string => randomUUID();
 /** A random token of `bits` bits as base64url. */
 export const randomToken = (bits = 256): string => randomBytes(bits / 8).toString('base64url');
 
-/** base62 of up to 48 bits with plain numbers (exact below 2^53): the checksum path, no BigInt. */
+/** base62 of up to 48 bits with plain numbers (exact below 2^53), no BigInt. */
 function base62Small(bytes: Uint8Array): string {
   let n = 0;
   for (const b of bytes) n = n * 256 + b;
-  const width = Math.ceil((bytes.length * 8) / Math.log2(62));
+  return base62Number(n, Math.ceil((bytes.length * 8) / Math.log2(62)));
+}
+
+/** Base62 of a non-negative safe integer, zero-padded to `width` digits (as `base62` of its bytes). */
+export function base62Number(value: number, width: number): string {
+  let n = value;
   let out = '';
   for (let i = 0; i < width; i++) {
     out = BASE62[n % 62] + out;

@@ -19,9 +19,9 @@ const MAX_LENGTH: Record<string, number> = {
 
 /** Checks lengths of the parameters present; unknown parameters are capped at 8 KiB. */
 export function checkParamLengths(params: Readonly<Record<string, string>>): void {
-  for (const [name, value] of Object.entries(params)) {
+  for (const name of Object.keys(params)) {
     const max = MAX_LENGTH[name] ?? 8192;
-    if (value.length > max) throw new InvalidRequest(`The ${name} parameter is too long (at most ${max} characters).`);
+    if (params[name]!.length > max) throw new InvalidRequest(`The ${name} parameter is too long (at most ${max} characters).`);
   }
 }
 

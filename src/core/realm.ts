@@ -10,7 +10,7 @@ import type { SigningKeys } from './signing-keys.ts';
 import type { AccessTokenClaims } from './tokens/jwt.ts';
 import type { RevocationService } from './revocation-service.ts';
 import type { AccessTokenVerifier } from './tokens/verifier.ts';
-import { tenantIssuer, UUID_PATTERN } from './urls.ts';
+import { realmUrls, UUID_PATTERN } from './urls.ts';
 import type { PrincipalRecord, TenantRecord } from './stores.ts';
 
 /** What the tenant-realm endpoints need; built once in main.ts. */
@@ -95,7 +95,7 @@ export async function authenticateCaller(
   if (header !== undefined && /^bearer /i.test(header)) {
     ctx.limits.checkIp(ip);
     const token = header.slice(7).trim();
-    const result = tenant ? ctx.verifier.verify(token, { issuer: tenantIssuer(ctx.config.baseUrl, tenant.id) }) : undefined;
+    const result = tenant ? ctx.verifier.verify(token, { issuer: realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant).issuer }) : undefined;
     if (!result?.ok || result.claims.tenant_id !== tenant!.id) return refuseClient(ctx.limits, undefined, ip, false);
     ctx.limits.authenticated(result.claims.client_id);
     if (!result.claims.scope.split(' ').includes(scope)) throw new InsufficientScope(`The token lacks the ${scope} scope.`);
@@ -110,6 +110,6 @@ export async function authenticateCaller(
 
 /** Verifies a token presented for introspection or revocation within one tenant. */
 export function verifyTenantToken(ctx: RealmContext, tenant: TenantRecord, token: string): AccessTokenClaims | undefined {
-  const result = ctx.verifier.verify(token, { issuer: tenantIssuer(ctx.config.baseUrl, tenant.id) });
+  const result = ctx.verifier.verify(token, { issuer: realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant).issuer });
   return result.ok && result.claims.tenant_id === tenant.id ? result.claims : undefined;
 }

@@ -1,6 +1,6 @@
 import { createHmac, createSecretKey, randomBytes, timingSafeEqual, type KeyObject } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { base62 } from './ids.ts';
+import { base62, base62Number } from './ids.ts';
 
 /**
  * Tessera's secret-bearing values: a recognisable prefix, 256 random bits in base62 and a CRC32
@@ -21,10 +21,7 @@ const BODY_LENGTH = 43; // base62 width of 32 bytes
 const CHECKSUM_LENGTH = 6; // base62 width of 4 bytes
 
 function checksum(prefixAndBody: string): string {
-  const sum = crc32(prefixAndBody) >>> 0;
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(sum);
-  return base62(bytes);
+  return base62Number(crc32(prefixAndBody) >>> 0, CHECKSUM_LENGTH);
 }
 
 export function generateSecret(kind: SecretKind): string {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
+import pino from 'pino';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -14,7 +15,7 @@ import { sharedRateLimitStore } from './shared-rate-limit-store.ts';
 import { InvalidRequest } from '../core/errors.ts';
 import type { Config } from '../config.ts';
 import { renderErrorPage } from '../console/pages.tsx';
-import { baseHeaders, securityHeaders } from './security-headers.ts';
+import { baseHeaders, htmlHeaders, htmlSecurityHeaders, securityHeaders } from './security-headers.ts';
 import { finishDocument } from './openapi.ts';
 import { sessionCookieName } from './session-auth.ts';
 import { healthRoutes } from './routes/health.ts';
@@ -98,7 +99,9 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 /** Builds the Fastify app: plugins, hooks, the error handler and every route family. */
 export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   const { config } = t;
-  const accessLog = new AccessLog();
+  // One destination for pino and the access log: asynchronous and flushed at exit, as pino's default.
+  const logDestination = pino.destination({ dest: 1, sync: false });
+  const accessLog = new AccessLog(logDestination);
   const app: FastifyInstance = Fastify({
     // Slow clients (slowloris) are cut off: the whole request must arrive within requestTimeout and
     // its headers within headersTimeout (408); idle keep-alive connections close after keepAliveTimeout.
@@ -116,6 +119,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
     logController: accessLog,
     logger: {
       level: config.logLevel,
+      stream: logDestination,
       redact: { paths: LOG_REDACT_PATHS, censor: '[REDACTED]' },
       serializers: {
         req: (req: FastifyRequest) => ({ method: req.method, url: logUrl(req.url), remoteAddress: req.ip }),
@@ -142,6 +146,8 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   app.decorate('tessera', t);
   app.decorateRequest('audit', null);
   app.setErrorHandler(errorHandler);
+  // First, so that every answer (a refused Host too) carries them.
+  securityHeaders(app, config);
   // Before any handler reads the Host to find a tenant: a missing, repeated or malformed Host is a
   // 400 (MT-5), and a proxy in front without TESSERA_TRUSTED_PROXIES gets one warning (RL-3).
   const trustForwardedHost = config.trustedProxies.length > 0;
@@ -153,10 +159,12 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   });
   app.setNotFoundHandler((request, reply) => {
     const wantsHtml = (request.headers.accept ?? '').includes('text/html');
-    if (wantsHtml) return reply.code(404).type('text/html; charset=utf-8').send(renderErrorPage(404, 'There is no page at this address.'));
+    if (wantsHtml) {
+      htmlHeaders(reply);
+      return reply.code(404).type('text/html; charset=utf-8').send(renderErrorPage(404, 'There is no page at this address.'));
+    }
     return reply.code(404).send({ message: 'Not found' });
   });
-  securityHeaders(app, config);
   await app.register(formbody);
   await app.register(rateLimit, {
     global: false,
@@ -194,6 +202,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   await app.register(oauthRoutes);
   // Cookies matter only to the console and the management API: parsing them stays off the token path.
   await app.register(async (consoleScope) => {
+    htmlSecurityHeaders(consoleScope);
     await consoleScope.register(cookie);
     await consoleScope.register(sessionRoutes);
     await consoleScope.register(authorizeRoutes);

@@ -2,14 +2,17 @@ import type { FastifyRequest } from 'fastify';
 import type { CredentialSource } from '../core/client-auth.ts';
 import { InvalidRequest } from '../core/errors.ts';
 
+const FORM = 'application/x-www-form-urlencoded';
+
 /**
  * Turns a parsed OAuth body into string parameters (IN-1): only form or JSON bodies, every value a
  * single string (repeats, arrays, objects and numbers are refused), empty values count as absent,
  * and prototype keys have no effect.
  */
 export function oauthParams(request: FastifyRequest, allowJson: boolean): Record<string, string> {
-  const type = (request.headers['content-type'] ?? '').split(';')[0]!.trim().toLowerCase();
-  const isForm = type === 'application/x-www-form-urlencoded';
+  const header = request.headers['content-type'] ?? '';
+  const type = header === FORM ? FORM : header.split(';')[0]!.trim().toLowerCase();
+  const isForm = type === FORM;
   if (!isForm && !(allowJson && type === 'application/json')) {
     throw new InvalidRequest(
       allowJson ? 'Send the parameters as application/x-www-form-urlencoded or application/json.' : 'Send the parameters as application/x-www-form-urlencoded.',
@@ -18,8 +21,9 @@ export function oauthParams(request: FastifyRequest, allowJson: boolean): Record
   const body: unknown = request.body ?? {};
   if (typeof body !== 'object' || body === null || Array.isArray(body)) throw new InvalidRequest('The request body must hold named parameters.');
   const params: Record<string, string> = Object.create(null) as Record<string, string>;
-  for (const [key, value] of Object.entries(body)) {
+  for (const key of Object.keys(body)) {
     if (key === '__proto__' || key === 'constructor' || key === 'prototype') continue;
+    const value: unknown = (body as Record<string, unknown>)[key];
     if (typeof value !== 'string') {
       throw new InvalidRequest(Array.isArray(value) && isForm ? `The ${key} parameter is repeated.` : `The ${key} parameter must be a string.`);
     }

@@ -35,28 +35,41 @@ export function baseHeaders(reply: FastifyReply, request: FastifyRequest, https:
   if (https) reply.header('strict-transport-security', 'max-age=31536000; includeSubDomains');
 }
 
+/** The headers of an HTML response (TH-3): a strict CSP (with this reply's extra `form-action` origin), no framing, no caching. */
+export function htmlHeaders(reply: FastifyReply): void {
+  const extra = formActionOrigins.get(reply);
+  reply.header('content-security-policy', extra === undefined ? HTML_CSP : htmlCsp(`'self' ${extra}`));
+  reply.header('x-frame-options', 'DENY');
+  reply.header('cross-origin-opener-policy', 'same-origin');
+  reply.header('cache-control', 'no-store');
+}
+
 /**
- * Headers on every response (TH-2, TH-3, TH-4, CS-4): nosniff, no referrer, HSTS behind https,
- * a strict CSP and frame denial on HTML, no-store where the route asks for it, and CORS only on
- * the routes marked `publicDocument` (metadata and key sets).
+ * Headers on every response (TH-2, TH-4, CS-4), set when the request arrives since they depend on
+ * the route only: nosniff, no referrer, HSTS behind https, no-store where the route asks for it,
+ * and CORS only on the routes marked `publicDocument` (metadata and key sets). Registered before
+ * any other onRequest hook, so that a request refused there carries them too. HTML responses get
+ * theirs from `htmlSecurityHeaders` in the scopes that render pages, and from `htmlHeaders`
+ * where a page is answered outside them (the 404 page), so the token path runs no onSend hook.
  */
 export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
   const https = config.baseUrl.startsWith('https://');
-  app.addHook('onSend', (request, reply, payload, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     baseHeaders(reply, request, https);
-    const config = request.routeOptions.config;
-    const type = String(reply.getHeader('content-type') ?? '');
-    if (type.startsWith('text/html')) {
-      const extra = formActionOrigins.get(reply);
-      reply.header('content-security-policy', extra === undefined ? HTML_CSP : htmlCsp(`'self' ${extra}`));
-      reply.header('x-frame-options', 'DENY');
-      reply.header('cross-origin-opener-policy', 'same-origin');
-      reply.header('cache-control', 'no-store');
-    } else if (config?.noStore) {
+    const route = request.routeOptions.config;
+    if (route?.noStore) {
       reply.header('cache-control', 'no-store');
       reply.header('pragma', 'no-cache');
     }
-    if (config?.publicDocument && request.method === 'GET') reply.header('access-control-allow-origin', '*');
+    if (route?.publicDocument && request.method === 'GET') reply.header('access-control-allow-origin', '*');
+    done();
+  });
+}
+
+/** For a scope whose routes render pages: every HTML response it sends gets `htmlHeaders`. */
+export function htmlSecurityHeaders(scope: FastifyInstance): void {
+  scope.addHook('onSend', (_request, reply, payload, done) => {
+    if (String(reply.getHeader('content-type') ?? '').startsWith('text/html')) htmlHeaders(reply);
     done(null, payload);
   });
 }

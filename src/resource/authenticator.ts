@@ -1,7 +1,7 @@
 import type { Directory } from '../core/directory.ts';
 import type { AccessTokenClaims } from '../core/tokens/jwt.ts';
 import type { AccessTokenVerifier, VerifyFailure } from '../core/tokens/verifier.ts';
-import { tenantIssuer, vanityUrl } from '../core/urls.ts';
+import { realmUrls } from '../core/urls.ts';
 
 /** Why a request was refused: no bearer credentials (`missing`, `scheme`), a token that does not hold, or its scope. */
 export type RefusalReason = VerifyFailure | 'missing' | 'scheme' | 'tenant' | 'scope';
@@ -73,8 +73,9 @@ export class ResourceAuthenticator {
       const addressedHere = addressedTenantId !== undefined ? addressedTenantId === tenant.id : host === undefined || host.toLowerCase().replace(/\.$/, '') === this.siteHost;
       if (!addressedHere) return { ok: false, status: 401, reason: 'tenant' };
     } else {
-      if (claims.iss !== tenantIssuer(baseUrl, tenant.id)) return { ok: false, status: 401, reason: 'issuer' };
-      if (claims.aud !== vanityUrl(baseUrl, tenantDomain, tenant.name)) return { ok: false, status: 401, reason: 'audience' };
+      const urls = realmUrls(baseUrl, tenantDomain, tenant);
+      if (claims.iss !== urls.issuer) return { ok: false, status: 401, reason: 'issuer' };
+      if (claims.aud !== urls.audience) return { ok: false, status: 401, reason: 'audience' };
       if (addressedTenantId !== undefined && addressedTenantId !== tenant.id) return { ok: false, status: 401, reason: 'tenant' };
     }
     const scopes = new Set(claims.scope.split(' '));

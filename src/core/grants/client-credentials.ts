@@ -3,7 +3,7 @@ import { InvalidScope } from '../errors.ts';
 import { authenticatePrincipal, type RealmContext } from '../realm.ts';
 import { parseScope } from '../scopes.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
-import { tenantIssuer, vanityUrl } from '../urls.ts';
+import { realmUrls } from '../urls.ts';
 import type { TenantRecord } from '../stores.ts';
 import type { CredentialSource } from '../client-auth.ts';
 
@@ -42,11 +42,12 @@ export async function handler(
   const ttl = ctx.config.tenantAccessTokenTtl;
   const iat = Math.floor(ctx.clock.now() / 1000);
   const scope = scopes.join(' ');
+  const urls = realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant!);
   const accessToken = signAccessToken(
     {
-      iss: tenantIssuer(ctx.config.baseUrl, tenant!.id),
+      iss: urls.issuer,
       sub: principal.clientId,
-      aud: vanityUrl(ctx.config.baseUrl, ctx.config.tenantDomain, tenant!.name),
+      aud: urls.audience,
       client_id: principal.clientId,
       scope,
       jti: `${secretId}.${randomUUID()}`,
