@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
 
@@ -37,14 +38,14 @@ export const ConfigSchema = Type.Object({
   clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
   rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, authorize and /api/v1/validate endpoints; on introspection, anonymous requests (no client credentials) per IP per minute' }),
   introspectionRequestsPerClient: Type.Integer({ default: 600000, minimum: 1, description: 'Introspection requests per authenticated caller (principal or integration client) per minute; these do not count per IP' }),
-  redisUrl: Type.String({ default: '', description: 'redis://… of a Redis server whose counters every node shares for rate limits (wins over PostgreSQL); empty: PostgreSQL\'s, or on SQLite each node counts alone' }),
+  redisUrl: Type.String({ default: '', description: 'redis://host[:port][/db] or rediss://… (TLS) of a Redis server whose counters every node shares for rate limits (wins over PostgreSQL); empty: PostgreSQL\'s, or on SQLite each node counts alone' }),
   redisPrefix: Type.String({ default: '', description: 'Prefix of this deployment\'s Redis keys; empty: tessera:{site}:' }),
   limitSyncInterval: Type.Integer({ default: 100, minimum: 10, maximum: 10000, description: 'How often a node shares its rate-limit counts with the other nodes (Redis or PostgreSQL); a node may let through about one interval\'s extra attempts, ms' }),
-  trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxy addresses whose X-Forwarded-For is believed (JSON array or comma list)' }),
+  trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxies whose X-Forwarded-For is believed: IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
   requestTimeout: Seconds(30, 'Time a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed (also bounds draining at shutdown), seconds'),
-  headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT, seconds'),
+  headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT (unset: the lower of 10 and TESSERA_REQUEST_TIMEOUT), seconds'),
   keepAliveTimeout: Seconds(72, 'How long an idle keep-alive connection stays open; keep it above the idle timeout of a load balancer in front, seconds'),
   changePollInterval: Type.Integer({ default: 200, minimum: 10, maximum: 900, description: 'How often a node reads the change log (revocations, principal changes), ms' }),
   scopeCatalogue: Type.String({ default: '', description: 'Path of a JSON scope catalogue replacing the built-in one' }),

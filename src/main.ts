@@ -195,7 +195,7 @@ export async function openTessera(
         changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
       }),
       tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
-      users: new UserService({ storage, clock, audit, cursors, revocations }),
+      users: new UserService({ storage, clock, audit, cursors, revocations, oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000 }),
       apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes, lookup: clients }),
       apiKeys: new ApiKeyService({ storage, clock, hasher, audit, cursors, feed, onError: (err) => options.onBackgroundError?.(err) }),
       installations: new InstallationService({ storage, clock, audit, revocations, invalidateApiKey: (id) => tessera.apiKeys.invalidate(id) }),

@@ -129,6 +129,18 @@ export function renderOneTimePassword(frame: ConsoleFrame, r: { userId: string; 
   );
 }
 
+/** ` {label} {time}`, or nothing when the time is unknown. */
+const when = (label: string, iso: string | null) => (iso === null ? '' : ` ${label} ${formatTime(iso)}`);
+
+/** The Password fact: chosen, or where the one-time password stands (as sign-in sees it). */
+function passwordText(u: UserView): string {
+  const otp = u.oneTimePassword;
+  if (otp === null) return 'Chosen by the user';
+  if (otp.state === 'unused') return `One-time password not used yet; it expires${when('on', otp.expiresAt)}`;
+  if (otp.state === 'spent') return `One-time password used${when('on', otp.usedAt)}; the user has not chosen a password yet`;
+  return `One-time password expired${when('on', otp.expiresAt)} without being used`;
+}
+
 export function renderUserDetail(frame: ConsoleFrame, opts: {
   user: UserView; canWrite: boolean; self: boolean; notice?: string | undefined; error?: string | undefined; roleError?: string | undefined; role?: string | undefined;
 }): string {
@@ -145,7 +157,7 @@ export function renderUserDetail(frame: ConsoleFrame, opts: {
         <dt>User ID</dt><dd class="mono">{user.userId}</dd>
         <dt>Role</dt><dd>{roleText(user.role)}</dd>
         <dt>Status</dt><dd>{user.disabled ? 'Disabled: cannot sign in to this tenant' : 'Active'}</dd>
-        <dt>Password</dt><dd>{user.passwordPending ? 'One-time password not used yet' : 'Chosen by the user'}</dd>
+        <dt>Password</dt><dd>{passwordText(user)}</dd>
         <dt>Added</dt><dd>{formatTime(user.createdAt)}</dd>
       </dl>
       {opts.self ? <p class="muted">This is you. Another tenant admin must change your role or your access.</p> : null}
@@ -171,7 +183,7 @@ export function renderUserDetail(frame: ConsoleFrame, opts: {
           {user.passwordPending && !opts.self ? (
             <>
               <h2>One-time password</h2>
-              <p>If the first one-time password was lost before the user signed in, issue a new one; the old one stops working.</p>
+              <p>If the one-time password was lost, has expired, or was used without choosing a password, issue a new one: the old one stops working and the user’s sessions end.</p>
               <ActionButton action={`${here}/one-time-password`} csrf={frame.csrf} label="New one-time password" />
             </>
           ) : null}

@@ -31,6 +31,13 @@ export interface UserRecord {
   updatedAt: number;
 }
 
+/** The lifetime facts of an account's current password, read for showing a one-time password's state. */
+export interface OneTimePasswordRecord {
+  userId: string;
+  setAt: number | null;
+  usedAt: number | null;
+}
+
 export interface MembershipRecord {
   tenantId: string;
   userId: string;
@@ -181,6 +188,11 @@ export interface UserStore {
    * 'expired' when it was set at or before `setAfter`.
    */
   spendOneTimePassword(id: string, at: number, setAfter: number): Promise<'spent' | 'used' | 'expired'>;
+  /**
+   * When each account's current password was set (null: before migration 0004) and when it was
+   * spent as a one-time password (null: not yet, or not one-time); unknown ids are left out.
+   */
+  findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]>;
   addMembership(m: MembershipRecord): Promise<void>;
   findMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined>;
   listMemberships(userId: string): Promise<MembershipRecord[]>; // ordered by createdAt

@@ -8,7 +8,7 @@ import type { Actor, AuditAction } from './events.ts';
 import { newUuid } from './ids.ts';
 import { generatePassword, hashPassword, passwordProblem } from './passwords.ts';
 import { hasRole, type Role } from './roles.ts';
-import { ConflictError, type MembershipRecord, type Storage, type Stores, type UserRecord } from './stores.ts';
+import { ConflictError, type MembershipRecord, type OneTimePasswordRecord, type Storage, type Stores, type UserRecord } from './stores.ts';
 
 /** The roles a person may hold (never `iam:agent`), highest first. A member holds one of them. */
 export const USER_ROLES = ['iam:tenantAdmin', 'iam:configManager', 'iam:troubleshooter', 'iam:observer'] as const satisfies readonly Role[];
@@ -27,8 +27,37 @@ export function checkUserRole(role: string): UserRole {
 /** The role shown for a membership: its highest user role (memberships written here hold exactly one). */
 const roleOf = (roles: string[]): string => USER_ROLES.find((r) => roles.includes(r)) ?? roles[0] ?? '';
 
-export function userView(user: UserRecord, m: MembershipRecord) {
-  return { userId: user.id, email: user.email, role: roleOf(m.roles), disabled: m.disabledAt !== null, passwordPending: user.mustChangePassword, createdAt: new Date(m.createdAt).toISOString() };
+/** Where a member's one-time password stands while they have not chosen their own password. */
+export type OneTimePasswordState = 'unused' | 'spent' | 'expired';
+export interface OneTimePasswordView {
+  state: OneTimePasswordState;
+  /** When it stops (or stopped) being good for its one sign-in; null for one set before one-time passwords expired. */
+  expiresAt: string | null;
+  /** When it opened its one session (state `spent`), else null. */
+  usedAt: string | null;
+}
+
+const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+
+/**
+ * The state of a one-time password, by the rules sign-in applies (`SessionService.signIn` and
+ * `spendOneTimePassword`): spent once it opened a session, else expired from `ttlMs` after it
+ * was set, else unused.
+ */
+export function oneTimePasswordView(otp: OneTimePasswordRecord | undefined, now: number, ttlMs: number): OneTimePasswordView {
+  const setAt = otp?.setAt ?? null;
+  const usedAt = otp?.usedAt ?? null;
+  const expiresAt = setAt === null ? null : setAt + ttlMs;
+  const state: OneTimePasswordState = usedAt !== null ? 'spent' : expiresAt === null || expiresAt <= now ? 'expired' : 'unused';
+  return { state, expiresAt: iso(expiresAt), usedAt: iso(usedAt) };
+}
+
+/** A member as the API and the console show them; `oneTimePassword` is null once they chose their own password. */
+export function userView(user: UserRecord, m: MembershipRecord, oneTimePassword: OneTimePasswordView | null) {
+  return {
+    userId: user.id, email: user.email, role: roleOf(m.roles), disabled: m.disabledAt !== null,
+    passwordPending: user.mustChangePassword, oneTimePassword, createdAt: new Date(m.createdAt).toISOString(),
+  };
 }
 export type UserView = ReturnType<typeof userView>;
 
@@ -111,7 +140,21 @@ const isEnabledAdmin = (m: MembershipRecord) => m.disabledAt === null && m.roles
  * Role changes need no session work: sessions are resolved, with their membership, per request.
  */
 export class UserService {
-  constructor(private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; cursors: Cursors; revocations: RevocationService }) {}
+  constructor(private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; cursors: Cursors; revocations: RevocationService; oneTimePasswordTtlMs: number }) {}
+
+  /** The views of members, with the state of the one-time passwords of those who have not chosen their own. */
+  private async views(db: Stores, members: Member[]): Promise<UserView[]> {
+    const pending = members.filter((m) => m.user.mustChangePassword).map((m) => m.user.id);
+    const otps = new Map((await db.users.findOneTimePasswords(pending)).map((o) => [o.userId, o]));
+    const now = this.deps.clock.now();
+    return members.map(({ user, membership }) =>
+      userView(user, membership, user.mustChangePassword ? oneTimePasswordView(otps.get(user.id), now, this.deps.oneTimePasswordTtlMs) : null));
+  }
+
+  private async view(db: Stores, member: Member): Promise<UserView> {
+    const [view] = await this.views(db, [member]);
+    return view!;
+  }
 
   /**
    * Ends what the member authorized in this tenant (integration authorizations, their refresh and
@@ -157,14 +200,25 @@ export class UserService {
     const page = rows.slice(0, q.max);
     const last = page[page.length - 1];
     const next = rows.length > q.max && last ? cursors.encode(scope, { createdAt: last.membership.createdAt, userId: last.user.id }) : null;
-    return { items: page.map((m) => userView(m.user, m.membership)), next };
+    return { items: await this.views(storage, page), next };
   }
 
   async get(tenantId: string, userId: string, actor: Actor): Promise<UserView> {
     const { storage } = this.deps;
     await this.authorize(storage, tenantId, actor, 'iam:observer');
-    const { user, membership } = await this.load(storage, tenantId, userId);
-    return userView(user, membership);
+    return this.view(storage, await this.load(storage, tenantId, userId));
+  }
+
+  /**
+   * The member with this e-mail (any case, surrounding spaces ignored), for the operator's CLI,
+   * which names people by e-mail; undefined when the tenant has no such member.
+   */
+  async findByEmail(tenantId: string, email: string, actor: Actor): Promise<UserView | undefined> {
+    const { storage } = this.deps;
+    await this.authorize(storage, tenantId, actor, 'iam:observer');
+    const user = await storage.users.findByEmail(email.trim().toLowerCase());
+    const membership = user && (await storage.users.findMembership(tenantId, user.id));
+    return user && membership ? this.view(storage, { user, membership }) : undefined;
   }
 
   /** Adds a member; `password` is the one-time password of a new account, null when an existing account was added. */
@@ -215,7 +269,7 @@ export class UserService {
         events.push({ action: 'user.enabled', details: { email: user.email } });
         next = { ...next, disabledAt: null };
       }
-      return { result: userView(user, next), events, ...(afterCommit ? { afterCommit } : {}) };
+      return { result: await this.view(tx, { user, membership: next }), events, ...(afterCommit ? { afterCommit } : {}) };
     });
   }
 

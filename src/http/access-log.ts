@@ -86,9 +86,11 @@ export class AccessLog extends LogController {
     const family = route.config?.family;
     const tenantId = audit?.tenantId;
     const clientId = audit?.clientId ?? (family === 'oauth' || family === 'oauth-site' ? presentedClientId(request) : undefined);
+    // The request id is a UUID (genReqId), the method a token Node's parser accepted and a route
+    // pattern one of Tessera's own: none needs escaping. A redacted 404 path is escaped all the same.
     let line =
-      `{"level":30,"time":${Date.now()},${this.base},"reqId":${JSON.stringify(String(request.id))},"method":${JSON.stringify(request.method)}` +
-      `,"route":${JSON.stringify(route.url ?? redactedPath(request.url))},"status":${reply.statusCode},"ms":${Math.round(reply.elapsedTime * 10) / 10}`;
+      `{"level":30,"time":${Date.now()},${this.base},"reqId":"${request.id}","method":"${request.method}"` +
+      `,"route":${route.url !== undefined ? `"${route.url}"` : JSON.stringify(redactedPath(request.url))},"status":${reply.statusCode},"ms":${Math.round(reply.elapsedTime * 10) / 10}`;
     if (tenantId !== undefined && UUID_PATTERN.test(tenantId)) line += `,"tenantId":"${tenantId}"`;
     if (clientId !== undefined) line += `,"clientId":${JSON.stringify(clientId)}`;
     if (error) line += `,"error":${JSON.stringify(error.message)}`;

@@ -146,13 +146,14 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   app.decorate('tessera', t);
   app.decorateRequest('audit', null);
   app.setErrorHandler(errorHandler);
-  // First, so that every answer (a refused Host too) carries them.
-  securityHeaders(app, config);
-  // Before any handler reads the Host to find a tenant: a missing, repeated or malformed Host is a
-  // 400 (MT-5), and a proxy in front without TESSERA_TRUSTED_PROXIES gets one warning (RL-3).
+  // One hook before routing's handlers. First the headers every answer carries (a refused Host's
+  // too). Then, before any handler reads the Host to find a tenant: a missing, repeated or malformed
+  // Host is a 400 (MT-5), and a proxy in front without TESSERA_TRUSTED_PROXIES gets one warning (RL-3).
+  const setSecurityHeaders = securityHeaders(config);
   const trustForwardedHost = config.trustedProxies.length > 0;
   const warnUntrustedProxy = untrustedProxyWarning(config.trustedProxies);
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
+    setSecurityHeaders(request, reply);
     if (warnUntrustedProxy !== undefined) warnUntrustedProxy(request);
     const problem = hostProblem(request, trustForwardedHost);
     done(problem === undefined ? undefined : new InvalidRequest(problem));

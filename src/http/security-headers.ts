@@ -47,14 +47,14 @@ export function htmlHeaders(reply: FastifyReply): void {
 /**
  * Headers on every response (TH-2, TH-4, CS-4), set when the request arrives since they depend on
  * the route only: nosniff, no referrer, HSTS behind https, no-store where the route asks for it,
- * and CORS only on the routes marked `publicDocument` (metadata and key sets). Registered before
- * any other onRequest hook, so that a request refused there carries them too. HTML responses get
- * theirs from `htmlSecurityHeaders` in the scopes that render pages, and from `htmlHeaders`
- * where a page is answered outside them (the 404 page), so the token path runs no onSend hook.
+ * and CORS only on the routes marked `publicDocument` (metadata and key sets). The app's onRequest
+ * hook calls this first, so that a request refused there carries them too. HTML responses get
+ * theirs from `htmlSecurityHeaders` in the scopes that render pages, and from `htmlHeaders` where
+ * a page is answered outside them (the 404 page), so the token path runs no onSend hook.
  */
-export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'baseUrl'>): void {
+export function securityHeaders(config: Pick<Config, 'baseUrl'>): (request: FastifyRequest, reply: FastifyReply) => void {
   const https = config.baseUrl.startsWith('https://');
-  app.addHook('onRequest', (request, reply, done) => {
+  return (request, reply) => {
     baseHeaders(reply, request, https);
     const route = request.routeOptions.config;
     if (route?.noStore) {
@@ -62,8 +62,7 @@ export function securityHeaders(app: FastifyInstance, config: Pick<Config, 'base
       reply.header('pragma', 'no-cache');
     }
     if (route?.publicDocument && request.method === 'GET') reply.header('access-control-allow-origin', '*');
-    done();
-  });
+  };
 }
 
 /** For a scope whose routes render pages: every HTML response it sends gets `htmlHeaders`. */

@@ -14,6 +14,12 @@ import { realmTenantId } from '../tenant-host.ts';
 type TenantParams = { Params: { tenantId: string } };
 
 const oauthConfig = { family: 'oauth' as const, noStore: true };
+/**
+ * The token and introspection bodies are built field by field by the core (`ClientCredentialsResponse`,
+ * `IntrospectionResponse`), so nothing outside their schemas can reach them; the native JSON.stringify
+ * writes the ~700-character token in one pass, where the schema serializer escapes it in JavaScript.
+ */
+const nativeJson = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
 const tenantParam = Type.Object({ tenantId: Type.String({ description: 'The tenant ID (a UUID).' }) });
 const tags = ['tenant realm'];
 
@@ -80,6 +86,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   app.post<TenantParams>(`${base}/token`, {
     config: oauthConfig,
     ...checkedByHandler,
+    ...nativeJson,
     schema: {
       operationId: 'requestTenantToken',
       summary: 'Client-credentials token request (the principal\'s registered method: Basic or client_secret_post)',
@@ -101,6 +108,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   app.post<TenantParams>(`${base}/introspect`, {
     config: oauthConfig,
     ...checkedByHandler,
+    ...nativeJson,
     schema: {
       operationId: 'introspectTenantToken',
       summary: 'RFC 7662 token introspection (needs introspect_tokens)',

@@ -13,13 +13,23 @@ import { admitNextRedirect } from './authorize.ts';
 const MAX_NEXT_LENGTH = 2048;
 
 /**
- * Post-login targets are same-origin paths only (AZ-6), and must be usable as a `Location` header
- * as they are: printable ASCII (a browser percent-encodes the rest), at most 2048 characters.
+ * Post-login targets are clean same-origin paths only (AZ-6), usable as a `Location` header as they
+ * are: printable ASCII (a browser percent-encodes the rest), at most 2048 characters, one leading
+ * `/`, no backslash, and a path without empty (`//`) or dot segments (`.`, `..`, also as `%2e`).
+ * The query may hold anything printable (an authorize request's unencoded `redirect_uri=https://…`).
  * Anything else becomes /console.
  */
 export function safeNext(next: unknown): string {
-  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH || !/^\/(?![/\\])[\x21-\x7e]*$/.test(next)) return '/console';
+  if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH || !/^\/[\x21-\x7e]*$/.test(next) || next.includes('\\')) return '/console';
+  const path = next.replace(/[?#].*$/, '');
+  if (path.includes('//') || path.split('/').some((segment) => /^(?:\.|%2e){1,2}$/i.test(segment))) return '/console';
   return next;
+}
+
+/** A wait for people: whole minutes (rounded up) from a minute on, seconds below. */
+export function waitInWords(seconds: number): string {
+  const [n, unit] = seconds < 60 ? [seconds, 'second'] : [Math.ceil(seconds / 60), 'minute'];
+  return `${n} ${unit}${n === 1 ? '' : 's'}`;
 }
 
 const html = { family: 'html' as const };
@@ -61,7 +71,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       if (e instanceof TooManyRequests) {
         reply.header('retry-after', String(e.retryAfterSeconds));
-        return retry(429, `Too many failed sign-ins; try again in ${e.retryAfterSeconds} seconds.`);
+        return retry(429, `Too many failed sign-ins; try again in ${waitInWords(e.retryAfterSeconds)}.`);
       }
       // Input refused before any work (an over-long e-mail): not echoed back.
       if (e instanceof ProblemError && e.status === 400) return retry(400, e.detail, '');
@@ -103,7 +113,7 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     } catch (e) {
       if (e instanceof TooManyRequests) {
         reply.header('retry-after', String(e.retryAfterSeconds));
-        return again(429, `Too many incorrect passwords; try again in ${e.retryAfterSeconds} seconds.`);
+        return again(429, `Too many incorrect passwords; try again in ${waitInWords(e.retryAfterSeconds)}.`);
       }
       if (!(e instanceof ProblemError) || e.status !== 400) throw e;
       return again(400, e.detail);

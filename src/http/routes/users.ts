@@ -23,6 +23,17 @@ const UserPatchRequest = Type.Object(
   { additionalProperties: false, title: 'UserPatchRequest' },
 );
 
+const OneTimePasswordState = Type.Object(
+  {
+    state: Type.Union([Type.Literal('unused'), Type.Literal('spent'), Type.Literal('expired')], {
+      description: 'unused: it can still sign in once, until expiresAt; spent: it signed in once and the user left without choosing a password; expired: it was not used before expiresAt. A tenant admin can issue a new one in every state.',
+    }),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued.' }),
+    usedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it signed in (state spent); null otherwise.' }),
+  },
+  { additionalProperties: false, title: 'UserOneTimePassword' },
+);
+
 const User = Type.Object(
   {
     userId: Type.String(),
@@ -30,6 +41,7 @@ const User = Type.Object(
     role: Type.String(),
     disabled: Type.Boolean({ description: 'Disabled in this tenant (other tenants are unaffected).' }),
     passwordPending: Type.Boolean({ description: 'The user has not yet replaced their one-time password.' }),
+    oneTimePassword: Type.Union([OneTimePasswordState, Type.Null()], { description: 'While passwordPending: where the one-time password stands. null once the user chose their own password.' }),
     createdAt: Type.String({ format: 'date-time', description: 'When the user was added to this tenant.' }),
   },
   { additionalProperties: false, title: 'User' },

@@ -1,5 +1,5 @@
 import { sql } from 'kysely';
-import type { MemberRecord, MembershipRecord, UserRecord, UserStore } from '../../../core/stores.ts';
+import type { MemberRecord, MembershipRecord, OneTimePasswordRecord, UserRecord, UserStore } from '../../../core/stores.ts';
 import type { Executor, Row } from '../schema.ts';
 import { containsPattern, fromBoolean, insertUnique, parseJson, toBoolean } from './common.ts';
 
@@ -66,6 +66,12 @@ export class SqlUserStore implements UserStore {
     if (r.numUpdatedRows > 0n) return 'spent';
     const row = await this.db.selectFrom('users').select(['must_change_password', 'one_time_password_used_at']).where('id', '=', id).executeTakeFirst();
     return !row || row.must_change_password === 0 || row.one_time_password_used_at !== null ? 'used' : 'expired';
+  }
+
+  async findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]> {
+    if (ids.length === 0) return [];
+    const rows = await this.db.selectFrom('users').select(['id', 'password_set_at', 'one_time_password_used_at']).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ userId: r.id, setAt: r.password_set_at, usedAt: r.one_time_password_used_at }));
   }
 
   async addMembership(m: MembershipRecord): Promise<void> {
