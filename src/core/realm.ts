@@ -36,8 +36,8 @@ export interface AuthenticatedPrincipal {
 }
 
 /** The tenant a realm URL names, or undefined (unknown tenants get the unknown-client answer). */
-export async function findTenant(ctx: RealmContext, tenantId: string): Promise<TenantRecord | undefined> {
-  return UUID_PATTERN.test(tenantId) ? ctx.directory.tenant(tenantId) : undefined;
+export function findTenant(ctx: Pick<RealmContext, 'directory'>, tenantId: string): Promise<TenantRecord | undefined> {
+  return UUID_PATTERN.test(tenantId) ? ctx.directory.tenant(tenantId) : Promise.resolve(undefined);
 }
 
 /**

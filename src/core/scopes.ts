@@ -26,6 +26,7 @@ export const BUILT_IN_SCOPES: ScopeDefinition[] = [
 
 export class ScopeCatalogue {
   private readonly byName: Map<string, ScopeDefinition>;
+  private readonly tenantGrants = new Map<string, { names: readonly string[]; scope: string }>();
 
   constructor(readonly scopes: ScopeDefinition[] = BUILT_IN_SCOPES) {
     this.byName = new Map(scopes.map((s) => [s.name, s]));
@@ -36,8 +37,23 @@ export class ScopeCatalogue {
   }
 
   /** Every tenant-realm scope that principals holding `roles` have, in catalogue order. */
-  tenantScopesFor(roles: readonly string[]): string[] {
-    return this.scopes.filter((s) => s.realms.includes('tenant') && hasRole(roles, s.role)).map((s) => s.name);
+  tenantScopesFor(roles: readonly string[]): readonly string[] {
+    return this.tenantGrant(roles).names;
+  }
+
+  /**
+   * `tenantScopesFor`, with the space-separated form a token carries; worked out once per set of
+   * roles (there are few: roles are a closed list), since every token and introspection asks.
+   */
+  tenantGrant(roles: readonly string[]): { names: readonly string[]; scope: string } {
+    const key = roles.join(' ');
+    let grant = this.tenantGrants.get(key);
+    if (grant === undefined) {
+      const names = this.scopes.filter((s) => s.realms.includes('tenant') && hasRole(roles, s.role)).map((s) => s.name);
+      grant = { names, scope: names.join(' ') };
+      this.tenantGrants.set(key, grant);
+    }
+    return grant;
   }
 }
 

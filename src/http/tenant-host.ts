@@ -57,18 +57,23 @@ export type AddressedTenant = { kind: 'none' } | { kind: 'tenant'; tenant: Tenan
  * tenant is `unknown` and never falls back to a default tenant (MT-5).
  */
 export async function addressedTenant(t: Tessera, request: FastifyRequest): Promise<AddressedTenant> {
-  // `acme.localhost.` (absolute form) names the same host as `acme.localhost`.
-  const host = request.hostname.toLowerCase().replace(/\.$/, '');
-  const suffix = `.${t.config.tenantDomain}`;
-  if (!host.endsWith(suffix)) return { kind: 'none' };
-  const name = host.slice(0, -suffix.length);
+  const name = vanityName(t, request);
+  if (name === undefined) return { kind: 'none' };
   const tenant = TENANT_NAME_PATTERN.test(name) ? await t.realm.directory.tenantByName(name) : undefined;
   return tenant ? { kind: 'tenant', tenant } : { kind: 'unknown' };
 }
 
+/** The label before `.{tenantDomain}` when the Host is a vanity host; undefined for any other host. */
+function vanityName(t: Tessera, request: FastifyRequest): string | undefined {
+  // `acme.localhost.` (absolute form) names the same host as `acme.localhost`.
+  const host = request.hostname.toLowerCase().replace(/\.$/, '');
+  const suffix = `.${t.config.tenantDomain}`;
+  return host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
+}
+
 /** For realm routes: the path's tenant id, unless the Host names a different (or no) tenant. */
 export async function realmTenantId(t: Tessera, request: FastifyRequest, pathTenantId: string): Promise<string> {
+  if (vanityName(t, request) === undefined) return pathTenantId; // no lookup, the usual case
   const addressed = await addressedTenant(t, request);
-  if (addressed.kind === 'none') return pathTenantId;
   return addressed.kind === 'tenant' && addressed.tenant.id === pathTenantId ? pathTenantId : 'unknown';
 }

@@ -29,19 +29,18 @@ export async function handler(
   ip: string,
 ): Promise<ClientCredentialsResponse> {
   const { principal, secretId } = await authenticatePrincipal(ctx, tenant, source, ip);
-  const allowed = ctx.scopes.tenantScopesFor(principal.roles);
-  let scopes = allowed;
+  const allowed = ctx.scopes.tenantGrant(principal.roles);
+  let scope = allowed.scope;
   const requested = source.params.scope;
   if (requested !== undefined) {
     const asked = parseScope(requested);
     if (!asked) throw new InvalidScope('The scope parameter is malformed.');
-    const refused = asked.filter((s) => !allowed.includes(s));
+    const refused = asked.filter((s) => !allowed.names.includes(s));
     if (refused.length > 0) throw new InvalidScope(`The following scopes are not allowed: ${refused.join(' ')}`);
-    scopes = allowed.filter((s) => asked.includes(s));
+    scope = allowed.names.filter((s) => asked.includes(s)).join(' ');
   }
   const ttl = ctx.config.tenantAccessTokenTtl;
   const iat = Math.floor(ctx.clock.now() / 1000);
-  const scope = scopes.join(' ');
   const urls = realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant!);
   const accessToken = signAccessToken(
     {
