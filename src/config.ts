@@ -40,7 +40,7 @@ export const ConfigSchema = Type.Object({
   introspectionRequestsPerClient: Type.Integer({ default: 600000, minimum: 1, description: 'Introspection requests per authenticated caller (principal or integration client) per minute; these do not count per IP' }),
   redisUrl: Type.String({ default: '', description: 'redis://host[:port][/db] or rediss://… (TLS) of a Redis server whose counters every node shares for rate limits (wins over PostgreSQL); empty: PostgreSQL\'s, or on SQLite each node counts alone' }),
   redisPrefix: Type.String({ default: '', description: 'Prefix of this deployment\'s Redis keys; empty: tessera:{site}:' }),
-  limitSyncInterval: Type.Integer({ default: 100, minimum: 10, maximum: 10000, description: 'How often a node shares its rate-limit counts with the other nodes (Redis or PostgreSQL); a node may let through about one interval\'s extra attempts, ms' }),
+  limitSyncInterval: Type.Integer({ default: 100, minimum: 10, maximum: 10000, description: 'How often a node shares its rate-limit counts with the other nodes (Redis or PostgreSQL); a node may let through up to about two intervals\' extra attempts, ms' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxies whose X-Forwarded-For is believed: IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
@@ -64,14 +64,27 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-function coerce(key: string, schema: TSchema, raw: unknown): unknown {
+/** Where a given key's value came from (highest precedence first); the others took their defaults. */
+type Origin = 'flag' | 'env' | 'file';
+
+/**
+ * A key as the user gave it, for error messages: `--data-dir`, `TESSERA_DATA_DIR`, or
+ * `TESSERA_CONFIG.dataDir` for a key of the config file; by its variable when it took its default.
+ */
+function keyName(key: string, origin: Origin | undefined): string {
+  if (origin === 'flag') return '--' + key.replace(/[A-Z]/g, (c) => '-' + c.toLowerCase());
+  if (origin === 'file') return `TESSERA_CONFIG.${key}`;
+  return envName(key);
+}
+
+function coerce(name: string, schema: TSchema, raw: unknown): unknown {
   if (typeof raw !== 'string') return raw;
   if (schema.type === 'array' && !raw.trim().startsWith('[')) return raw.split(',').map((s) => s.trim()).filter(Boolean);
   if (schema.type === 'object' || schema.type === 'array') {
     try {
       return JSON.parse(raw);
     } catch {
-      throw new ConfigError(`${envName(key)}: not valid JSON`);
+      throw new ConfigError(`${name}: not valid JSON`);
     }
   }
   return Value.Convert(schema, raw);
@@ -92,6 +105,51 @@ function checkUrl(name: string, text: string): void {
   if (url.pathname !== '/' || url.search || url.hash || url.username) {
     throw new ConfigError(`${name}: must be an origin without path, query, fragment or credentials`);
   }
+}
+
+/**
+ * A Redis URL as the Redis client takes it: `redis:` or `rediss:` (TLS), a host, at most a database
+ * number as path. The message never repeats the URL, which may hold a password.
+ */
+function checkRedisUrl(name: string, text: string): void {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new ConfigError(`${name}: not an absolute URL (redis://host[:port][/db] or rediss://host[:port][/db])`);
+  }
+  if (url.protocol !== 'redis:' && url.protocol !== 'rediss:') {
+    throw new ConfigError(`${name}: must start with redis:// or rediss:// (got ${url.protocol})`);
+  }
+  if (url.hostname === '') throw new ConfigError(`${name}: names no host (redis://host[:port][/db])`);
+  if (!/^(\/\d*)?$/.test(url.pathname)) throw new ConfigError(`${name}: the path may only be a database number (redis://host[:port]/0)`);
+}
+
+/** The named ranges Fastify's trustProxy (proxy-addr) expands, besides addresses and CIDR ranges. */
+const NAMED_RANGES = ['loopback', 'linklocal', 'uniquelocal'];
+
+/** The prefix length of a dotted IPv4 netmask (255.255.0.0 → 16); undefined if it is none. */
+function netmaskBits(text: string): number | undefined {
+  if (isIP(text) !== 4) return undefined;
+  const bits = text.split('.').map((part) => Number(part).toString(2).padStart(8, '0')).join('');
+  return /^1*0*$/.test(bits) ? bits.replace(/0+$/, '').length : undefined;
+}
+
+/**
+ * What is wrong with a trusted-proxy entry, as Fastify would refuse it at start-up (and a little
+ * stricter: no shorthand IPv4 like 127.1); undefined for an IP address, a CIDR range (an IPv4 one
+ * also with a netmask, 10.0.0.0/255.0.0.0) or a named range.
+ */
+function proxyProblem(entry: string): string | undefined {
+  if (NAMED_RANGES.includes(entry)) return undefined;
+  const slash = entry.lastIndexOf('/');
+  const version = isIP(slash === -1 ? entry : entry.slice(0, slash));
+  if (version === 0) return `${JSON.stringify(entry)} is not an IP address, a CIDR range or one of ${NAMED_RANGES.join(', ')}`;
+  if (slash === -1) return undefined;
+  const range = entry.slice(slash + 1);
+  const max = version === 4 ? 32 : 128;
+  const bits = /^\d+$/.test(range) ? Number(range) : version === 4 ? netmaskBits(range) : undefined;
+  return bits !== undefined && bits >= 1 && bits <= max ? undefined : `${JSON.stringify(entry)}: the prefix length must be 1 to ${max}`;
 }
 
 /** This site's base URL, also entered as this site's entry of `sites`. */
@@ -116,48 +174,65 @@ export function loadConfig(
   return resolveConfig(env, flags).config;
 }
 
+function readConfigFile(file: string | undefined): Record<string, unknown> {
+  if (!file) return {};
+  let values: Record<string, unknown>;
+  try {
+    values = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+  } catch (e) {
+    throw new ConfigError(`TESSERA_CONFIG: cannot read ${file}: ${(e as Error).message}`);
+  }
+  if (typeof values !== 'object' || values === null || Array.isArray(values)) throw new ConfigError(`TESSERA_CONFIG: ${file} must hold a JSON object`);
+  for (const key of Object.keys(values)) {
+    if (!(key in ConfigSchema.properties)) throw new ConfigError(`TESSERA_CONFIG: unknown key ${JSON.stringify(key)}`);
+  }
+  return values;
+}
+
 /** `loadConfig`, telling also which keys were given rather than defaulted. */
 export function resolveConfig(
   env: NodeJS.ProcessEnv = process.env,
   flags: Partial<Record<ConfigKey, unknown>> = {},
 ): ResolvedConfig {
+  const fromFile = readConfigFile(env.TESSERA_CONFIG);
   const merged: Record<string, unknown> = {};
-  const given = new Set<ConfigKey>();
-  const file = env.TESSERA_CONFIG;
-  if (file) {
-    try {
-      Object.assign(merged, JSON.parse(readFileSync(file, 'utf8')));
-    } catch (e) {
-      throw new ConfigError(`TESSERA_CONFIG: cannot read ${file}: ${(e as Error).message}`);
-    }
-  }
-  for (const [key, schema] of Object.entries(ConfigSchema.properties)) {
-    const fromEnv = env[envName(key)];
-    const raw = flags[key as ConfigKey] ?? fromEnv ?? merged[key];
-    if (raw === undefined || raw === '') {
-      merged[key] = structuredClone((schema as TSchema).default);
+  const origins = new Map<ConfigKey, Origin>();
+  for (const [key, schema] of Object.entries(ConfigSchema.properties) as Array<[ConfigKey, TSchema]>) {
+    const sources: Array<[Origin, unknown]> = [['flag', flags[key]], ['env', env[envName(key)]], ['file', fromFile[key]]];
+    const [origin, raw] = sources.find(([, value]) => value !== undefined) ?? [];
+    if (origin === undefined || raw === '') {
+      merged[key] = structuredClone(schema.default);
       continue;
     }
-    given.add(key as ConfigKey);
-    merged[key] = coerce(key, schema as TSchema, raw);
+    origins.set(key, origin);
+    merged[key] = coerce(keyName(key, origin), schema, raw);
   }
-  for (const key of Object.keys(merged)) {
-    if (!(key in ConfigSchema.properties)) throw new ConfigError(`TESSERA_CONFIG: unknown key ${JSON.stringify(key)}`);
-  }
+  const name = (key: string) => keyName(key, origins.get(key as ConfigKey));
   const error = Value.Errors(ConfigSchema, merged).First();
   if (error) {
     const key = error.path.split('/')[1] ?? error.path;
-    throw new ConfigError(`${envName(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
+    throw new ConfigError(`${name(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
   }
-  const config = merged as Config;
-  if (config.headersTimeout > config.requestTimeout) {
-    throw new ConfigError(`${envName('headersTimeout')}: must not exceed ${envName('requestTimeout')} (${config.headersTimeout} > ${config.requestTimeout})`);
-  }
-  if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
+  const config = checkValues(merged as Config, origins, name);
   const baseUrl = (config.baseUrl || `http://localhost:${config.port}`).replace(/\/+$/, '');
-  checkUrl(envName('baseUrl'), baseUrl + '/');
-  for (const [site, url] of Object.entries(config.sites)) checkUrl(`${envName('sites')}.${site}`, url.replace(/\/+$/, '') + '/');
-  return { config: withBaseUrl(config, baseUrl), given };
+  checkUrl(name('baseUrl'), baseUrl + '/');
+  for (const [site, url] of Object.entries(config.sites)) checkUrl(`${name('sites')}.${site}`, url.replace(/\/+$/, '') + '/');
+  return { config: withBaseUrl(config, baseUrl), given: new Set(origins.keys()) };
+}
+
+/** The checks across keys and beyond the schema, and the defaults that follow other keys. */
+function checkValues(config: Config, origins: ReadonlyMap<ConfigKey, Origin>, name: (key: ConfigKey) => string): Config {
+  if (!origins.has('headersTimeout')) config.headersTimeout = Math.min(config.headersTimeout, config.requestTimeout);
+  if (config.headersTimeout > config.requestTimeout) {
+    throw new ConfigError(`${name('headersTimeout')}: must not exceed ${name('requestTimeout')} (${config.headersTimeout} > ${config.requestTimeout})`);
+  }
+  for (const entry of config.trustedProxies) {
+    const problem = proxyProblem(entry);
+    if (problem !== undefined) throw new ConfigError(`${name('trustedProxies')}: ${problem}`);
+  }
+  if (config.redisUrl) checkRedisUrl(name('redisUrl'), config.redisUrl);
+  if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
+  return config;
 }
 
 /**

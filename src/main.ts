@@ -1,4 +1,4 @@
-import { chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
@@ -7,14 +7,14 @@ import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
-import { LimitSyncer } from './core/limit-sync.ts';
+import { LimitSyncer, sharedLimitCounters } from './core/limit-sync.ts';
 import { authFailureLimits, introspectionLimits } from './core/client-auth.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { Cursors } from './core/cursor.ts';
 import { Directory } from './core/directory.ts';
 import { ProblemError } from './core/errors.ts';
 import { SYSTEM_ACTOR } from './core/events.ts';
-import { deriveKey, generateMasterKey, parseMasterKey } from './core/master-key.ts';
+import { claimDatabase, deriveKey, generateMasterKey, MasterKeyMismatch, parseMasterKey } from './core/master-key.ts';
 import { PrincipalService } from './core/principals.ts';
 import { FailureLimiter, RequestLimiter } from './core/rate-limiter.ts';
 import { InstallationService } from './core/installations.ts';
@@ -36,19 +36,54 @@ import { RedisLimitCounterStore } from './storage/redis/limit-counters.ts';
 import { openStorage } from './storage/sql/open.ts';
 import type { LimitCounterStore, Storage } from './core/stores.ts';
 
+/** This node's master key, where it came from, and the file this start generated, if it did. */
+interface MasterKey {
+  key: Buffer;
+  /** `TESSERA_MASTER_KEY` or the file's path, for messages. */
+  source: string;
+  generated: string | undefined;
+}
+
 /** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */
-export function loadMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer {
-  if (config.masterKey) return parseMasterKey(config.masterKey, 'TESSERA_MASTER_KEY');
+function readMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): MasterKey {
+  if (config.masterKey) return { key: parseMasterKey(config.masterKey, 'TESSERA_MASTER_KEY'), source: 'TESSERA_MASTER_KEY', generated: undefined };
   const file = join(config.dataDir, 'master.key');
+  let generated: string | undefined;
   if (!existsSync(file)) {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     writeFileSync(file, generateMasterKey() + '\n', { mode: 0o600, flag: 'wx' });
     chmodSync(file, 0o600);
+    generated = file;
   }
   if ((statSync(file).mode & 0o077) !== 0) {
     throw new Error(`${file}: the master key file must not be readable by group or others (chmod 600 it)`);
   }
-  return parseMasterKey(readFileSync(file, 'utf8'), file);
+  return { key: parseMasterKey(readFileSync(file, 'utf8'), file), source: file, generated };
+}
+
+export const loadMasterKey = (config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer => readMasterKey(config).key;
+
+/**
+ * Opens the database for this master key: refuses one that another key set up (MasterKeyMismatch)
+ * and then removes a master.key this start generated, which belongs to no database.
+ */
+async function openStorageFor(master: MasterKey, databaseUrl: string, now: number): Promise<Storage> {
+  const storage = await openStorage(databaseUrl);
+  try {
+    await storage.migrate();
+    const sealKey = deriveKey(master.key, 'signing-key-seal');
+    // Signing keys open only with the master key that sealed them.
+    const opensStored = () => new SigningKeys(sealKey, systemClock, 0).load(storage).then(() => true, () => false);
+    await claimDatabase(storage.settings, master, now, opensStored);
+    return storage;
+  } catch (e) {
+    await storage.close();
+    if (e instanceof MasterKeyMismatch && master.generated !== undefined) {
+      rmSync(master.generated, { force: true });
+      throw new MasterKeyMismatch(master.source, 'that file was generated just now and has been removed again');
+    }
+    throw e;
+  }
 }
 
 export interface Tessera {
@@ -103,10 +138,10 @@ export async function openTessera(
   } = {},
 ): Promise<Tessera> {
   const clock = options.clock ?? systemClock;
-  const masterKey = loadMasterKey(config);
-  const storage = await openStorage(config.databaseUrl);
+  const master = readMasterKey(config);
+  const masterKey = master.key;
+  const storage = await openStorageFor(master, config.databaseUrl, clock.now());
   try {
-    await storage.migrate();
     const recorded = options.recordedBaseUrl ? await storage.settings.get(BASE_URL_SETTING) : undefined;
     if (recorded !== undefined) config = withBaseUrl(config, recorded);
     const horizonMs = (Math.max(config.accessTokenTtl, config.tenantAccessTokenTtl) + config.clockSkew) * 1000;
@@ -210,9 +245,10 @@ export async function openTessera(
         await feed.start();
         stopMaintenance = maintain(tessera, (err) => options.onBackgroundError?.(err));
         // Redis wins over PostgreSQL; only a server connects to it (one-shot CLI commands count nothing).
+        // The first exchange runs now (start-up waits for it a second at most): an unreachable store is told at once.
         if (sharedLimits) {
           limitCounters = config.redisUrl ? new RedisLimitCounterStore(config.redisUrl, config.redisPrefix || `tessera:${config.site}:`) : storage.limitCounters;
-          if (limitCounters) syncer.start(limitCounters);
+          if (limitCounters) await syncer.start(sharedLimitCounters(limitCounters));
         }
       },
       async close() {
@@ -269,15 +305,19 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
 /** Opens, bootstraps and listens; resolves once the server accepts connections. */
 export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
   let app: FastifyInstance | undefined;
+  // Warnings of start-up (the shared rate-limit store's first answer) wait for the logger, which comes with the app.
+  const early: Array<[string, unknown]> = [];
+  const warn = (a: FastifyInstance, message: string, err: unknown) => a.log.warn(err === undefined ? {} : { err }, message);
   const tessera = await openTessera(config, {
     ...options,
     onBackgroundError: (err) => app?.log.error({ err }, 'background work failed'),
-    onWarning: (message, err) => app?.log.warn(err === undefined ? {} : { err }, message),
+    onWarning: (message, err) => (app ? warn(app, message, err) : early.push([message, err])),
   });
   try {
     const demo = await bootstrap(tessera);
     await tessera.startBackground();
     app = await buildApp(tessera);
+    for (const [message, err] of early.splice(0)) warn(app, message, err);
     await app.listen({ port: config.port, host: config.host });
     await tessera.storage.settings.put(BASE_URL_SETTING, config.baseUrl, tessera.clock.now());
     return { tessera, app, demo };

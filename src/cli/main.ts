@@ -8,6 +8,7 @@ import { openTessera, startServer, type Tessera } from '../main.ts';
 import { openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
 import { registerApiKeyCommands } from './api-keys.ts';
+import { registerUserCommands } from './users.ts';
 import type { PrincipalType } from '../core/stores.ts';
 
 /** The operator acting through the CLI (recorded in the audit log). */
@@ -46,13 +47,14 @@ async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Pro
 }
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').version(version).showHelpAfterError();
+const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').version(version).showHelpAfterError()
+  .addHelpText('after', '\nCommands that open the database take --json, --database-url, --data-dir and --base-url (over TESSERA_* variables);\n`tessera <command> --help` lists a command\'s options, `tessera config` every configuration key.');
 const globalOptions = (cmd: Command) =>
   cmd
     .option('--json', 'print JSON')
-    .option('--database-url <url>', 'TESSERA_DATABASE_URL')
-    .option('--data-dir <dir>', 'TESSERA_DATA_DIR')
-    .option('--base-url <url>', 'TESSERA_BASE_URL');
+    .option('--database-url <url>', 'sqlite:<file> or postgres://… (TESSERA_DATABASE_URL)')
+    .option('--data-dir <dir>', 'directory of master.key and the default SQLite file (TESSERA_DATA_DIR)')
+    .option('--base-url <url>', 'public base URL for the URLs printed (TESSERA_BASE_URL)');
 
 /** Seconds a draining server gives handlers beyond TESSERA_REQUEST_TIMEOUT before closing connections. */
 const DRAIN_GRACE_SECONDS = 5;
@@ -111,16 +113,7 @@ globalOptions(tenant.command('list').description('list tenants')).action(async (
   }),
 );
 
-const user = program.command('user').description('users');
-globalOptions(
-  user.command('create').description('add a user to a tenant').requiredOption('--tenant <name>').requiredOption('--email <email>')
-    .addOption(new Option('--role <role>', 'tenant role').default('iam:observer').choices(['iam:tenantAdmin', 'iam:configManager', 'iam:troubleshooter', 'iam:observer'])),
-).action(async (flags: Flags & { tenant: string; email: string; role: string }) =>
-  withTessera(flags, async (t) => {
-    const r = await t.tenants.createUser(flags.tenant, flags.email, flags.role, undefined, CLI_ACTOR);
-    print(flags, { userId: r.userId, email: r.email, role: flags.role, password: r.password ?? null }, `user ${r.email} (${r.userId})${r.password ? `, one-time password: ${r.password}` : ' (existing account, added to the tenant)'}`);
-  }),
-);
+registerUserCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
 
 const principal = program.command('principal').description('service and agent principals');
 const typeOption = () => new Option('--type <type>', 'service or agent').choices(['service', 'agent']).default('service');

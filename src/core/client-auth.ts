@@ -85,8 +85,10 @@ export interface ClientAuthLimits {
   checkIp(ip: string): void;
   /**
    * Records a failed authentication under the IP and, when `clientId` is given, under the client id;
-   * returns the seconds that client id must wait, or 0 while under its limit. Pass no client id for
-   * an id that cannot name a client here (ill-formed or too long): it is never stored.
+   * returns the seconds that client id must wait when it had already failed its limit's worth of
+   * times in the window (so N failures are answered 401 and the N+1th and later 429, as at sign-in),
+   * or 0. Pass no client id for an id that cannot name a client here (ill-formed or too long): it is
+   * never stored.
    */
   failed(clientId: string | undefined, ip: string): number;
   /** Records a request that presented no credentials at all (not a guess, so not a failure); may throw 429. */
@@ -111,8 +113,9 @@ export function authFailureLimits(perClient: Counter, perIp: Counter): ClientAut
     failed(clientId, ip) {
       perIp.fail(ip);
       if (clientId === undefined) return 0;
+      const wait = perClient.retryAfter(clientId); // read before this failure counts: the limit is N failures, then 429
       perClient.fail(clientId);
-      return perClient.retryAfter(clientId);
+      return wait;
     },
     anonymous() {},
     authenticated() {},

@@ -9,32 +9,84 @@ export interface LimitSyncLog {
   recovered(): void;
 }
 
+/** An increment with its limiter's limit, so that the store can note when the key's global count crosses it. */
+export interface SharedIncrement extends LimitIncrement {
+  limit: number;
+}
+
+/** What a node sends every interval. */
+export interface LimitExchangeRequest {
+  /** The keys counted since the last exchange (each once), with their net counts; may be empty. */
+  batch: readonly SharedIncrement[];
+  /** `seen` of the previous answer; 0 the first time (every crossing whose window is still live). */
+  seen: number;
+  /** The node's clock: windows are in node time. */
+  now: number;
+  /** The longest window of any shared limiter: crossings older than that concern lapsed windows only. */
+  longestWindowMs: number;
+}
+
+export interface LimitExchange {
+  /** Each key of the batch: its window and global count with the batch added. */
+  counts: LimitCount[];
+  /**
+   * The keys of any node whose global count crossed their limiter's limit (reached it, or fell back
+   * under it) since `seen`, with their live window and global count when read (with or without this
+   * batch). A store reads a little before `seen`, so some come again: folding them in is idempotent.
+   */
+  crossed: LimitCount[];
+  /** Where the next exchange picks up the crossings: a position of the store's own, never compared with a node's clock. */
+  seen: number;
+}
+
 /**
- * Shares the counts of a node's rate limiters with the other nodes through a `LimitCounterStore`
- * (PostgreSQL or Redis), in the background: the limiters keep checking and counting locally and
- * synchronously, so the token and introspection paths never wait on the network.
+ * A `LimitCounterStore` a syncer can use (PostgreSQL, Redis, memory): besides adding a node's counts
+ * it says which keys crossed their limit anywhere, so that a node refuses a key it never counted.
+ * One round trip per exchange.
+ */
+export interface SharedLimitCounters extends LimitCounterStore {
+  exchange(request: LimitExchangeRequest): Promise<LimitExchange>;
+}
+
+/** `store` as a syncer needs it: a store that cannot report crossings is a wiring error, found at start-up. */
+export function sharedLimitCounters(store: LimitCounterStore): SharedLimitCounters {
+  if (!('exchange' in store)) throw new Error('this rate-limit store cannot report the keys that crossed their limit');
+  return store as SharedLimitCounters;
+}
+
+/** How long start-up waits for the shared store's first answer before going on (and warning). */
+const START_WAIT_MS = 1000;
+
+/**
+ * Shares the counts of a node's rate limiters with the other nodes through a `SharedLimitCounters`
+ * store (PostgreSQL or Redis), in the background: the limiters keep checking and counting locally
+ * and synchronously, so the token and introspection paths never wait on the network.
  *
- * Every `intervalMs` the syncer drains the keys each limiter counted since the last flush, sends
- * their net increments in one batch (one statement or one pipeline), and folds each key's global
- * count back into the local window (count = max(local, global + counted since the flush)).
+ * Every `intervalMs` the syncer drains the keys each limiter counted since the last exchange, sends
+ * their net increments in one batch (one statement or one pipeline, also when the batch is empty),
+ * and folds back in (count = max(local, global + counted since the exchange began)):
+ * - each sent key's global count;
+ * - every key whose global count crossed its limit on any node since the last exchange, whether or
+ *   not this node ever counted it (and a key that fell back under it, lowered where held here).
  *
- * Staleness bound: a key over its limit on any node is refused on every node that counts it within
- * about one flush interval (plus one round trip) of its first count there; so with N nodes an
- * attacker gets at most about one flush interval's worth of extra attempts per node, not N times
- * the budget. A node that never counted a key learns its global count on the flush after its first
- * count of it.
+ * Staleness bound: a key at or over its limit on any node is refused on every node within about one
+ * interval (plus a round trip) of the exchange that took it there; so with N nodes an attacker gets
+ * at most about one interval's worth of extra attempts per node, not N times the budget. Memory stays
+ * bounded by the limiters' own caps (a key taken in from the store is a key like any other).
  *
- * When the store cannot be reached the limiters go on limiting locally (each node its own budget),
- * the undelivered increments are kept for the next flush, one warning is logged per outage, and no
- * request fails because of it.
+ * The first exchange runs at `start`, so an unreachable store is reported at start-up. When the store
+ * cannot be reached the limiters go on limiting locally (each node its own budget), the undelivered
+ * increments are kept for the next exchange, one warning is logged per outage, and no request fails
+ * because of it.
  */
 export class LimitSyncer {
   private readonly limiters = new Map<string, FailureLimiter>();
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;
   private down = false;
+  private seen = 0;
 
-  private store: LimitCounterStore | undefined;
+  private store: SharedLimitCounters | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -50,12 +102,21 @@ export class LimitSyncer {
     return limiter;
   }
 
-  /** Flushes to `store` every interval from now on (a server's background work; one-shot CLI commands never start). */
-  start(store: LimitCounterStore): void {
-    if (this.timer) return;
+  /**
+   * Exchanges with `store` at once and then every interval (a server's background work; one-shot CLI
+   * commands never start). Resolves after the first exchange, or after START_WAIT_MS without an
+   * answer, which counts as unreachable (the exchange goes on, and says "recovered" if it succeeds).
+   */
+  async start(store: SharedLimitCounters): Promise<void> {
+    if (this.store) return;
     this.store = store;
     this.timer = setInterval(() => void this.flush(), this.intervalMs);
     this.timer.unref();
+    let wait: NodeJS.Timeout | undefined;
+    const late = new Promise<boolean>((resolve) => (wait = setTimeout(() => resolve(true), START_WAIT_MS)));
+    const timedOut = await Promise.race([this.flush().then(() => false), late]);
+    clearTimeout(wait);
+    if (timedOut) this.unreachable(new Error(`no answer within ${START_WAIT_MS} ms`));
   }
 
   async stop(): Promise<void> {
@@ -64,72 +125,123 @@ export class LimitSyncer {
     await this.running;
   }
 
-  /** One flush; a call while one runs shares it. Never rejects. */
+  /** One exchange; a call while one runs shares it. Never rejects. */
   flush(): Promise<void> {
     this.running ??= this.flushOnce().finally(() => (this.running = undefined));
     return this.running;
   }
 
   private async flushOnce(): Promise<void> {
-    const batch: LimitIncrement[] = [];
+    const store = this.store;
+    if (!store) return;
+    const batch: SharedIncrement[] = [];
     const drained: Array<[FailureLimiter, PendingCount[]]> = [];
     const owners = new Map<string, [FailureLimiter, string]>();
+    let longestWindowMs = 0;
     for (const [name, limiter] of this.limiters) {
+      longestWindowMs = Math.max(longestWindowMs, limiter.windowMs);
       const counts = limiter.drain();
       if (counts.length === 0) continue;
       drained.push([limiter, counts]);
       for (const c of counts) {
         const key = `${name}:${c.key}`;
-        batch.push({ key, windowStart: c.start, windowMs: limiter.windowMs, delta: c.delta });
+        batch.push({ key, windowStart: c.start, windowMs: limiter.windowMs, delta: c.delta, limit: limiter.limit });
         owners.set(key, [limiter, c.key]);
       }
     }
-    if (batch.length === 0 || !this.store) return;
-    let global;
+    let answer: LimitExchange;
     try {
-      global = await this.store.add(batch, this.clock.now());
+      answer = await store.exchange({ batch, seen: this.seen, now: this.clock.now(), longestWindowMs });
     } catch (err) {
       for (const [limiter, counts] of drained) limiter.restore(counts);
-      if (!this.down) {
-        this.down = true;
-        this.log.unreachable(err);
-      }
+      this.unreachable(err);
       return;
     }
     if (this.down) {
       this.down = false;
       this.log.recovered();
     }
-    for (const g of global) {
+    this.seen = answer.seen;
+    // Crossings first: they may have been read before this batch was added; the batch's own counts are newer.
+    for (const c of answer.crossed) {
+      const owner = owners.get(c.key) ?? this.ownerOf(c.key);
+      if (owner) owner[0].settle(owner[1], c.windowStart, c.count + owner[0].pendingDelta(owner[1]));
+    }
+    for (const g of answer.counts) {
       const owner = owners.get(g.key);
       if (owner) owner[0].merge(owner[1], g.windowStart, g.count + owner[0].pendingDelta(owner[1]));
     }
   }
+
+  private unreachable(err: unknown): void {
+    if (this.down) return;
+    this.down = true;
+    this.log.unreachable(err);
+  }
+
+  /** The limiter a shared key belongs to and the key as that limiter stores it (names may hold colons: route patterns). */
+  private ownerOf(key: string): [FailureLimiter, string] | undefined {
+    for (let colon = key.indexOf(':'); colon >= 0; colon = key.indexOf(':', colon + 1)) {
+      const limiter = this.limiters.get(key.slice(0, colon));
+      if (limiter) return [limiter, key.slice(colon + 1)];
+    }
+    return undefined;
+  }
+}
+
+interface MemoryWindow {
+  start: number;
+  end: number;
+  count: number;
 }
 
 /**
  * Counters in this process's memory, with the semantics every shared store has (one live window per
- * key, opened by the first count, lapsing `windowMs` later). The single-node default runs no syncer
- * at all; this one serves tests and the nodes of one process.
+ * key, opened by the first count, lapsing `windowMs` later; crossings of a limit noted in order).
+ * The single-node default runs no syncer at all; this one serves tests and the nodes of one process.
  */
-export class MemoryLimitCounters implements LimitCounterStore {
-  private readonly windows = new Map<string, { start: number; end: number; count: number }>();
+export class MemoryLimitCounters implements SharedLimitCounters {
+  private readonly windows = new Map<string, MemoryWindow>();
+  /** Keys whose count crossed their limit, by the number of their last crossing, oldest first. */
+  private readonly crossings = new Map<string, number>();
+  private crossingCount = 0;
 
   async add(batch: readonly LimitIncrement[]): Promise<LimitCount[]> {
-    return batch.map((i) => {
-      let w = this.windows.get(i.key);
-      if (!w || w.end <= i.windowStart) {
-        w = { start: i.windowStart, end: i.windowStart + i.windowMs, count: 0 };
-        this.windows.set(i.key, w);
-      }
-      w.count = Math.max(0, w.count + i.delta);
-      return { key: i.key, windowStart: w.start, count: w.count };
-    });
+    return batch.map((i) => this.apply(i, Infinity));
+  }
+
+  async exchange({ batch, seen, now }: LimitExchangeRequest): Promise<LimitExchange> {
+    const crossed: LimitCount[] = [];
+    for (const [key, n] of this.crossings) {
+      const w = this.windows.get(key);
+      if (n > seen && w && w.end > now) crossed.push({ key, windowStart: w.start, count: w.count });
+    }
+    const counts = batch.map((i) => this.apply(i, i.limit));
+    return { counts, crossed, seen: this.crossingCount };
   }
 
   async prune(now: number): Promise<void> {
-    for (const [key, w] of this.windows) if (w.end <= now) this.windows.delete(key);
+    for (const [key, w] of this.windows) {
+      if (w.end > now) continue;
+      this.windows.delete(key);
+      this.crossings.delete(key);
+    }
   }
 
   async close(): Promise<void> {}
+
+  private apply(i: LimitIncrement, limit: number): LimitCount {
+    let w = this.windows.get(i.key);
+    if (!w || w.end <= i.windowStart) {
+      w = { start: i.windowStart, end: i.windowStart + i.windowMs, count: 0 };
+      this.windows.set(i.key, w);
+    }
+    const before = w.count;
+    w.count = Math.max(0, w.count + i.delta);
+    if (before >= limit !== w.count >= limit) {
+      this.crossings.delete(i.key);
+      this.crossings.set(i.key, ++this.crossingCount);
+    }
+    return { key: i.key, windowStart: w.start, count: w.count };
+  }
 }

@@ -1,11 +1,12 @@
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes } from 'node:crypto';
+import type { SettingStore } from './stores.ts';
 
 /**
  * Everything Tessera keys is derived from one master key with HKDF, one purpose per label, so the
  * HMAC key for secrets, the sealing key for private signing keys and the session/CSRF key are
  * independent.
  */
-export type KeyPurpose = 'secret-hmac' | 'signing-key-seal' | 'session' | 'cursor' | 'refresh-successor';
+export type KeyPurpose = 'secret-hmac' | 'signing-key-seal' | 'session' | 'cursor' | 'refresh-successor' | 'key-check';
 
 export function deriveKey(masterKey: Buffer, purpose: KeyPurpose): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.from('tessera'), Buffer.from(purpose), 32));
@@ -43,4 +44,44 @@ export function open(key: Buffer, sealed: string, aad: string): Buffer {
   decipher.setAAD(Buffer.from(aad));
   decipher.setAuthTag(tag);
   return Buffer.concat([decipher.update(body), decipher.final()]);
+}
+
+/** A database that another master key set up: this key cannot open its keys or check its secrets. */
+export class MasterKeyMismatch extends Error {
+  override readonly name = 'MasterKeyMismatch';
+
+  /** `source`: where this node's key came from (TESSERA_MASTER_KEY or the file); `note` follows the advice. */
+  constructor(source: string, note?: string) {
+    super(
+      `${source}: the database was set up with another master key: every node of a deployment needs the same ` +
+        `TESSERA_MASTER_KEY (or the same master.key in TESSERA_DATA_DIR)${note ? `; ${note}` : ''}`,
+    );
+  }
+}
+
+/** The setting under which a database keeps the check value of the master key that set it up. */
+const KEY_CHECK_SETTING = 'masterKeyCheck';
+
+/**
+ * Refuses a database that another master key set up, before anything is read or written with this
+ * one. The first node (or CLI command) to open a database records a check value that only its key
+ * derives (HKDF, its own label: it tells nothing of the key); every later start compares. A database from before the check was recorded is judged by
+ * `opensStored`: whether what it sealed (its signing keys) opens with this key.
+ */
+export async function claimDatabase(
+  settings: SettingStore,
+  master: { key: Buffer; source: string },
+  now: number,
+  opensStored: () => Promise<boolean>,
+): Promise<void> {
+  const check = deriveKey(master.key, 'key-check').toString('base64url');
+  let recorded = await settings.get(KEY_CHECK_SETTING);
+  if (recorded === undefined) {
+    if (!(await opensStored())) throw new MasterKeyMismatch(master.source);
+    await settings.put(KEY_CHECK_SETTING, check, now);
+    // Read back: of two nodes setting up one empty database with different keys at once, the one
+    // overwritten fails here (unless it read before the other wrote).
+    recorded = await settings.get(KEY_CHECK_SETTING);
+  }
+  if (recorded !== check) throw new MasterKeyMismatch(master.source);
 }

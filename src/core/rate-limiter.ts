@@ -60,7 +60,7 @@ export class FailureLimiter {
   constructor(
     protected readonly clock: Clock,
     readonly windowMs: number,
-    protected readonly limit: number,
+    readonly limit: number,
     options: LimiterOptions = {},
   ) {
     this.maxKeys = Math.max(1, options.maxKeys ?? 100_000);
@@ -150,6 +150,8 @@ export class FailureLimiter {
   merge(storedKey: string, start: number, count: number): void {
     const now = this.clock.now();
     if (now - start >= this.windowMs) return;
+    const held = this.under.get(storedKey) ?? this.over.get(storedKey);
+    if (held && held.start === start && held.count >= count) return; // nothing new (a crossing read again)
     let w = this.under.get(storedKey);
     if (w) this.under.delete(storedKey);
     else {
@@ -167,6 +169,21 @@ export class FailureLimiter {
       w.start = start;
     }
     (w.count >= this.limit ? this.over : this.under).set(storedKey, w);
+  }
+
+  /**
+   * Takes in a key whose global count crossed its limit on some node (`count`: that count plus what
+   * this node counted since its last flush). At or over the limit it is merged, so this node refuses
+   * a key it may never have counted; back under it (a failure counted in advance and forgiven on
+   * another node), a window held here in the same window takes the global count, and a key not held
+   * is not taken in.
+   */
+  settle(storedKey: string, start: number, count: number): void {
+    if (count >= this.limit) return this.merge(storedKey, start, count);
+    const w = this.over.get(storedKey) ?? this.under.get(storedKey);
+    if (!w || w.start !== start || w.count <= count) return;
+    w.count = count;
+    if (this.over.delete(storedKey)) this.under.set(storedKey, w);
   }
 
   /** Counts one for `key` in its current window (opening one if needed) and returns that window. */

@@ -1,12 +1,14 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Locator, Page, Response } from 'playwright-core';
+import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { assertAccessible, assertClean, firstSignIn, launchBrowser, openPage, screenshot, signInWithForm, type Watched } from '../helpers/browser.ts';
 import { startTestServer, type TestServer } from '../helpers/server.ts';
 
 const PASSWORD = 'a long pass phrase of mine';
 const DEV_PASSWORD = 'another long pass phrase';
+const WEEK = 604_800_000; // TESSERA_ONE_TIME_PASSWORD_TTL's default
 
 /** Clicks a button that submits a POST form and returns the response to that POST (a 303 or a page). */
 async function submit(page: Page, button: Locator): Promise<Response> {
@@ -119,7 +121,10 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     const lost = await page.getByLabel('One-time password', { exact: true }).inputValue();
     await page.getByRole('link', { name: 'Done: go to forgetful@demo.test' }).click();
     await page.waitForLoadState('load');
-    assert.equal(await fact(page, 'Password'), 'One-time password not used yet');
+    const expiry = /^One-time password not used yet; it expires on (\d{4}-\d\d-\d\d \d\d:\d\d:\d\d) UTC$/.exec((await fact(page, 'Password')) ?? '');
+    assert.ok(expiry, 'the Password fact says until when');
+    const left = Date.parse(`${expiry[1]!.replace(' ', 'T')}Z`) - Date.now();
+    assert.ok(left > WEEK - 60_000 && left <= WEEK, `expires in a week (TESSERA_ONE_TIME_PASSWORD_TTL), not in ${left} ms`);
     const response = await submit(page, page.getByRole('button', { name: 'New one-time password' }));
     assert.equal(response.headers()['cache-control'], 'no-store');
     const fresh = await page.getByLabel('One-time password', { exact: true }).inputValue();
@@ -169,6 +174,71 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/console/users/')), page.getByRole('link', { name: hostile }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), hostile);
     await assertAccessible(page, 'a user page');
+    assertClean(admin);
+  });
+});
+
+describe('Users in Chromium: the user page says where a one-time password stands', () => {
+  const clock = new ManualClock(Date.UTC(2026, 5, 1, 8));
+  let s: TestServer;
+  let browser: Browser;
+  let admin: Watched;
+  let page: Page;
+
+  /** The person a one-time password was given to, in a browser of their own: signs in with it and leaves. */
+  async function signInOnce(email: string, oneTime: string): Promise<void> {
+    const other = await openPage(browser);
+    await signInWithForm(other.page, s.url, email, oneTime);
+    assert.equal(path(other.page), '/account/password');
+    await other.context.close();
+  }
+
+  before(async () => {
+    s = await startTestServer('sqlite', { clock });
+    browser = await launchBrowser();
+    admin = await openPage(browser);
+    page = admin.page;
+    await firstSignIn(page, s.url, s.demo!.adminEmail, s.demo!.adminPassword, PASSWORD);
+  });
+  after(async () => {
+    await browser.close();
+    await s.close();
+  });
+
+  it('CS-9 not used yet (until when), used without choosing a password, expired; a new one from the page starts afresh', async () => {
+    await page.goto(s.url + '/console/users/new');
+    await page.getByLabel('Email').fill('newcomer@demo.test');
+    await submit(page, page.getByRole('button', { name: 'Add user' }));
+    const oneTime = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/console/users/')), page.getByRole('link', { name: 'Done: go to newcomer@demo.test' }).click()]);
+    const newcomer = page.url();
+    assert.equal(await fact(page, 'Password'), 'One-time password not used yet; it expires on 2026-06-08 08:00:00 UTC');
+
+    clock.advance(60_000);
+    await signInOnce('newcomer@demo.test', oneTime);
+    await page.reload();
+    assert.equal(await fact(page, 'Password'), 'One-time password used on 2026-06-01 08:01:00 UTC; the user has not chosen a password yet');
+    assert.equal(
+      await page.locator('h2:text-is("One-time password") + p').textContent(),
+      'If the one-time password was lost, has expired, or was used without choosing a password, issue a new one: the old one stops working and the user’s sessions end.',
+    );
+    assert.equal(await page.getByRole('button', { name: 'New one-time password' }).count(), 1);
+    await assertAccessible(page, 'the page of a user whose one-time password was used');
+
+    const late = await s.tessera.tenants.createUser('demo', 'late@demo.test', 'iam:observer', undefined, SYSTEM_ACTOR);
+    clock.advance(WEEK);
+    // A week on, the admin's own session has long ended too.
+    await signInWithForm(page, s.url, s.demo!.adminEmail, PASSWORD, `/login?next=${encodeURIComponent(`/console/users/${late.userId}`)}`);
+    assert.equal(path(page), `/console/users/${late.userId}`);
+    assert.equal(await fact(page, 'Password'), 'One-time password expired on 2026-06-08 08:01:00 UTC without being used');
+    const response = await submit(page, page.getByRole('button', { name: 'New one-time password' }));
+    assert.equal(response.status(), 200);
+    const fresh = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    await Promise.all([page.waitForURL((u) => u.pathname === `/console/users/${late.userId}`), page.getByRole('link', { name: 'Done: go to late@demo.test' }).click()]);
+    assert.equal(await fact(page, 'Password'), 'One-time password not used yet; it expires on 2026-06-15 08:01:00 UTC');
+    await signInOnce('late@demo.test', fresh);
+    await page.goto(newcomer);
+    assert.equal(await fact(page, 'Password'), 'One-time password used on 2026-06-01 08:01:00 UTC; the user has not chosen a password yet', 'spent stays spent');
     assertClean(admin);
   });
 });

@@ -7,9 +7,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeConfig } from '../../src/config.ts';
-import { basic, form } from '../helpers/api.ts';
+import { ManualClock } from '../../src/core/clock.ts';
+import { SYSTEM_ACTOR } from '../../src/core/events.ts';
+import { basic, createTenant, form, managementApi, signIn, signInFresh, type Session } from '../helpers/api.ts';
 import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
-import { engines, freePort, waitReady } from '../helpers/server.ts';
+import { engines, freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -296,5 +298,98 @@ for (const engine of engines()) describe(`tessera apikey commands (${engine})`, 
     const human = await run('apikey', 'list', '--tenant', 'acme');
     assert.match(human, new RegExp(`^${created.id}\\t…${created.key.slice(-4)}\\tcollector\\tTessera CLI\\t\\S+\\tnever used\\trevoked \\S+\\n$`));
     await assert.rejects(run('apikey', 'revoke', created.id, '--tenant', 'nobody'), (e: Failure) => e.code === 3 && e.stderr === 'tessera: No tenant named "nobody".\n');
+  });
+});
+
+for (const engine of engines()) describe(`tessera user one-time-password: an operator lets a member back in (${engine})`, () => {
+  const DAY = 86_400_000;
+  const TTL = 7 * DAY; // TESSERA_ONE_TIME_PASSWORD_TTL's default
+  // The server's clock runs ten days behind the CLI's (the real one), so the tenant admin's first
+  // one-time password can expire on the server while the ones the CLI issues are fresh.
+  const clock = new ManualClock(Date.now() - 10 * DAY);
+  let s: TestServer;
+  let acme: Awaited<ReturnType<typeof createTenant>>;
+  const PASSWORD = 'correct horse battery staple';
+  const cli = (...args: string[]) => exec(process.execPath, ['bin/tessera.js', 'user', 'one-time-password', ...args], { env: s.env });
+  const json = async (...args: string[]) => JSON.parse((await cli(...args, '--json')).stdout) as { userId: string; email: string; password: string; expiresAt: string };
+  /** The tenant admin as an observer reads them (signed in afresh: the clock jumps past session timeouts). */
+  const adminView = async () => (await managementApi(s, await signIn(s, 'watcher@acme.test', PASSWORD))('GET', '/api/v2/users?q=admin')).json!.items[0] as Record<string, unknown>;
+  const whoAmI = async (session: Session) => (await managementApi(s, session)('GET', '/api/v2/session')).status;
+
+  before(async () => {
+    s = await startTestServer(engine, { clock });
+    acme = await createTenant(s, 'acme');
+    const added = await s.tessera.users.add(acme.tenantId, { email: 'watcher@acme.test', role: 'iam:observer' }, SYSTEM_ACTOR);
+    await signInFresh(s, 'watcher@acme.test', added.password!, PASSWORD);
+  });
+  after(() => s.close());
+
+  it('IN-6 issues a new one-time password for the only tenant admin whose first one expired or was spent, by e-mail; ends their sessions; audits it as the CLI', async () => {
+    const adminId = (await adminView()).userId as string;
+    clock.advance(TTL);
+    assert.equal((await signIn(s, acme.adminEmail, acme.adminPassword)).status, 401, 'the first one-time password expired');
+    assert.deepEqual(await adminView(), {
+      userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: true,
+      oneTimePassword: { state: 'expired', expiresAt: new Date(clock.now()).toISOString(), usedAt: null }, createdAt: new Date(clock.now() - TTL).toISOString(),
+    });
+    // `user create` cannot help: the admin is already a member.
+    await assert.rejects(exec(process.execPath, ['bin/tessera.js', 'user', 'create', '--tenant', 'acme', '--email', 'admin@acme.test', '--role', 'iam:tenantAdmin'], { env: s.env }),
+      (e: Failure) => e.code === 1 && e.stderr === 'tessera: email: admin@acme.test is already a member of this tenant.\n');
+
+    // Human form: the password once, with its expiry; the e-mail in any case, with spaces.
+    const before = Date.now();
+    const { stdout } = await cli('--tenant', 'acme', '--email', ' Admin@ACME.test ');
+    const human = /^user admin@acme\.test \(([0-9a-f-]{36})\), one-time password: ([0-9A-Za-z]{24})\n\(shown only now; it works for one sign-in until (\S+), at which they choose their own; the previous one no longer works and their sessions have ended\)\n$/.exec(stdout);
+    assert.ok(human, stdout);
+    assert.equal(human[1], adminId);
+    const expiresAt = Date.parse(human[3]!);
+    assert.ok(expiresAt >= before + TTL && expiresAt <= Date.now() + TTL, human[3]);
+    const first = await signIn(s, acme.adminEmail, human[2]!);
+    assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
+    // The admin leaves without choosing a password: the one-time password is spent.
+    assert.deepEqual(await adminView(), {
+      userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: true,
+      oneTimePassword: { state: 'spent', expiresAt: human[3], usedAt: new Date(clock.now()).toISOString() }, createdAt: new Date(clock.now() - TTL).toISOString(),
+    });
+
+    // JSON form; the spent one's session ends and it no longer signs in.
+    clock.advance(1000);
+    const again = await json('--tenant', 'acme', '--email', 'admin@acme.test');
+    assert.deepEqual(Object.keys(again), ['userId', 'email', 'password', 'expiresAt']);
+    assert.deepEqual({ ...again, password: '', expiresAt: '' }, { userId: adminId, email: 'admin@acme.test', password: '', expiresAt: '' });
+    assert.match(again.password, /^[0-9A-Za-z]{24}$/);
+    assert.deepEqual(((await adminView()).oneTimePassword as Record<string, unknown>), { state: 'unused', expiresAt: again.expiresAt, usedAt: null });
+    assert.equal(await whoAmI(first), 401, 'the session the spent password opened ended');
+    assert.equal((await signIn(s, acme.adminEmail, human[2]!)).status, 401);
+    const admin = await signInFresh(s, acme.adminEmail, again.password);
+    assert.equal(await whoAmI(admin), 200);
+    assert.deepEqual((await adminView()).oneTimePassword, null);
+
+    // Once the admin chose a password, only they can change it.
+    await assert.rejects(cli('--tenant', 'acme', '--email', 'admin@acme.test'),
+      (e: Failure) => e.code === 1 && e.stderr === 'tessera: admin@acme.test has chosen their own password; only they can change it.\n');
+    const events = await managementApi(s, admin)('GET', '/api/v2/audit/events?action=user.password_reset');
+    const reset = {
+      id: '', occurredAt: '', tenantId: acme.tenantId, actor: { type: 'system', id: 'cli', ip: null }, action: 'user.password_reset',
+      target: { type: 'user', id: adminId }, outcome: 'success', details: { email: 'admin@acme.test' },
+    };
+    assert.deepEqual((events.json!.items as Array<Record<string, unknown>>).map((e) => ({ ...e, id: '', occurredAt: '' })), [reset, reset]);
+    assert.equal(JSON.stringify(events.json).includes(again.password), false);
+  });
+
+  it('fails clearly for an unknown tenant (exit 3) and an e-mail that is not a member (exit 3), and changes nothing', async () => {
+    await s.tessera.tenants.create('globex', 'admin@globex.test', SYSTEM_ACTOR);
+    const resets = () => s.tessera.storage.audit.list({ tenantId: acme.tenantId, limit: 100, action: 'user.password_reset' });
+    const before = await resets();
+    const failures: Array<[string[], string]> = [
+      [['--tenant', 'nobody', '--email', 'admin@acme.test'], 'tessera: No tenant named "nobody".\n'],
+      [['--tenant', 'acme', '--email', 'stranger@acme.test'], 'tessera: stranger@acme.test is not a member of tenant acme.\n'],
+      [['--tenant', 'acme', '--email', 'admin@globex.test'], 'tessera: admin@globex.test is not a member of tenant acme.\n'],
+    ];
+    for (const [args, stderr] of failures) {
+      await assert.rejects(cli(...args), (e: Failure & { stdout: string }) => e.code === 3 && e.stderr === stderr && e.stdout === '', args.join(' '));
+    }
+    await assert.rejects(cli('--tenant', 'acme'), (e: Failure) => e.code === 1 && e.stderr.startsWith("error: required option '--email <email>' not specified\n"));
+    assert.deepEqual(await resets(), before);
   });
 });

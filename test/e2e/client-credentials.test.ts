@@ -185,9 +185,9 @@ for (const engine of engines()) {
       assert.deepEqual(huge.json, { error: 'invalid_request', error_description: 'The request body is too large.' });
     });
 
-    it('RL-2 failed authentication is limited per client id (429 + Retry-After) without locking the client out', async () => {
+    it('RL-2 failed authentication is limited per client id (429 + Retry-After) without locking the client out: TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT (10) failures get 401, the 11th 429', async () => {
       const victim = await createPrincipal(s, tenantId);
-      for (let i = 0; i < 9; i++) {
+      for (let i = 0; i < 10; i++) {
         const r = await post(victim.tokenUrl, cc, { authorization: basic(victim.clientId, basicCreds.clientSecret) });
         assert.equal(r.status, 401);
       }

@@ -426,9 +426,16 @@ for (const engine of engines()) {
       assert.equal((await postLogin(t, u.email, PASSWORD)).status, 401);
     });
 
-    it('AZ-6 /login?next= keeps same-origin paths only: absolute, protocol-relative, backslash and javascript: targets become /console', async () => {
-      const u = await user();
-      const payloads = ['https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/\t/evil.example', 'evil.example'];
+    it('AZ-6 /login?next= keeps clean same-origin paths only: absolute, protocol-relative, backslash, javascript:, empty- and dot-segment targets become /console', async () => {
+      // A tenant of its own: its many sign-ins stay out of acme's audit list, which other tests count.
+      await createTenant(s, 'targets');
+      const u = await s.tessera.tenants.createUser('targets', 'next@targets.test', 'iam:observer', PASSWORD, SYSTEM_ACTOR);
+      const payloads = [
+        'https://evil.example', '//evil.example', '/\\evil.example', 'javascript:alert(1)', '/\t/evil.example', 'evil.example',
+        // Same origin, but not a clean path: empty and dot segments (also percent-encoded), backslashes, control characters.
+        '/.//evil.example', '/console//keys', '/./console', '/../console', '/console/..', '/a/../../b', '/%2e%2e/console', '/.%2E/console',
+        '/%2e/console', '/console\\keys', '/console?q=a\\b', '/console\x00', '/console\x7f', '/console\n', '',
+      ];
       for (const payload of payloads) {
         const f = await loginForm(t, `?next=${encodeURIComponent(payload)}`);
         assert.equal(f.next, '/console', payload);
@@ -437,7 +444,13 @@ for (const engine of engines()) {
         const forged = await postLogin(t, u.email, PASSWORD, { next: payload });
         assert.deepEqual([forged.status, forged.location], [303, '/console'], payload);
       }
-      for (const path of ['/account/password', '/console?tab=keys']) {
+      // The trial's report, exactly as it was typed: the page and the sign-in both fall back to /console.
+      const reported = await loginForm(t, '?next=/.%2F%2Fevil.example');
+      assert.equal(reported.page.text, renderLoginPage({ csrf: reported.csrf, next: '/console', notice: 'Sign in to continue.' }));
+      const signedIn = await postLogin(t, u.email, PASSWORD, { form: reported, next: reported.next });
+      assert.deepEqual([signedIn.status, signedIn.location, signedIn.text], [303, '/console', '']);
+      // A query may hold anything printable, an unencoded redirect_uri too; dots within a segment are no dot segments.
+      for (const path of ['/account/password', '/console?tab=keys', '/', '/console/', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..', '/console/v1.2/.well-known/a..b', '/console%2F%2Fkeys', '/console#//x']) {
         const f = await loginForm(t, `?next=${encodeURIComponent(path)}`);
         assert.equal(f.next, path);
         const r = await postLogin(t, u.email, PASSWORD, { form: f, next: f.next });
@@ -554,13 +567,20 @@ for (const engine of engines()) {
       assert.equal(blocked.status, 429);
       assert.equal(blocked.headers.get('retry-after'), String(WINDOW));
       assert.equal(blocked.headers.get('content-type'), HTML);
-      assert.equal(blocked.text, renderLoginPage({ csrf: f.csrf, next: '/console', error: `Too many failed sign-ins; try again in ${WINDOW} seconds.`, email: 'victim@acme.test' }));
+      assert.equal(blocked.text, renderLoginPage({ csrf: f.csrf, next: '/console', error: 'Too many failed sign-ins; try again in 10 minutes.', email: 'victim@acme.test' }));
       assert.equal(blocked.session, undefined);
       // Only that account is held back.
       assert.equal((await postLogin(t, 'bystander@acme.test', PASSWORD)).status, 303);
-      clock.advance((WINDOW - 1) * 1000);
-      const still = await postLogin(t, 'victim@acme.test', PASSWORD);
-      assert.deepEqual([still.status, still.headers.get('retry-after')], [429, '1']);
+      // The page says whole minutes, rounded up, from a minute on, and seconds below; Retry-After stays in seconds.
+      let waited = 0;
+      for (const [left, words] of [[61, '2 minutes'], [60, '1 minute'], [59, '59 seconds'], [1, '1 second']] as const) {
+        clock.advance((WINDOW - left - waited) * 1000);
+        waited = WINDOW - left;
+        const still = await postLogin(t, 'victim@acme.test', PASSWORD, { form: f });
+        assert.deepEqual([still.status, still.headers.get('retry-after'), still.text, still.session], [
+          429, String(left), renderLoginPage({ csrf: f.csrf, next: '/console', error: `Too many failed sign-ins; try again in ${words}.`, email: 'victim@acme.test' }), undefined,
+        ], words);
+      }
       clock.advance(1000);
       const ok = await postLogin(t, 'victim@acme.test', PASSWORD);
       assert.deepEqual([ok.status, ok.location], [303, '/console']);

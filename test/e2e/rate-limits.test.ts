@@ -109,7 +109,7 @@ for (const engine of engines()) {
         env: {
           TESSERA_RATE_LIMIT_PER_IP: '5',
           TESSERA_INTROSPECTION_REQUESTS_PER_CLIENT: '40',
-          TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT: '3',
+          TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT: '2',
           TESSERA_CLIENT_AUTH_FAILURES_PER_IP: '4',
         },
       });
@@ -178,7 +178,7 @@ for (const engine of engines()) {
       assert.deepEqual(await asCaller().then((r) => [r.status, r.json]), [200, activeBody(callerToken)], 'a new window');
     });
 
-    it('RL-2 failed authentication at introspection still counts per client id and per IP; the right secret still works', async () => {
+    it('RL-2 failed authentication at introspection still counts per client id (2 failures get 401, the 3rd 429) and per IP; the right secret still works', async () => {
       clock.advance(61_000);
       const wrong = () => post(introspectUrl(other), { token: callerToken }, { authorization: basic(other.clientId, caller.clientSecret) });
       for (let i = 0; i < 2; i++) {
@@ -206,7 +206,7 @@ for (const engine of engines()) {
       ] as const) {
         clock.advance(61_000);
         const prefix = url === caller.tokenUrl ? 'srv_' : 'dpc_';
-        // Three times the same id: under its own key the third would be 429 (3 failures per client id).
+        // Three times the same id: under its own key the third would be 429 (2 failures per client id).
         for (const id of [prefix + 'a'.repeat(11_996), prefix + 'a'.repeat(11_996), prefix + 'a'.repeat(11_996), prefix + 'b'.repeat(36)]) {
           const r = await post(url, params, { authorization: basic(id, caller.clientSecret) });
           assert.deepEqual([r.status, r.json, r.wwwAuthenticate], [401, failed, BASIC_CHALLENGE], `${id.length} characters`);

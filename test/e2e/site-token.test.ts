@@ -354,13 +354,13 @@ for (const engine of engines()) {
       }
     });
 
-    it('RL-2 failed client authentication is limited per client id (429 with Retry-After); other clients are unaffected', async () => {
+    it('RL-2 failed client authentication is limited per client id (429 with Retry-After): 5 failures get 401, the 6th 429; other clients are unaffected', async () => {
       clock.advance(61_000);
       const victim = await createIntegrationClient(s, acme, { name: 'victim' });
       const params = form({ grant_type: 'refresh_token', refresh_token: 'trt_x' });
       const statuses: number[] = [];
-      for (let i = 0; i < 6; i++) statuses.push((await post(token, params, { authorization: basic(victim.clientId, a.clientSecret) })).status);
-      assert.deepEqual(statuses, [401, 401, 401, 401, 429, 429]);
+      for (let i = 0; i < 7; i++) statuses.push((await post(token, params, { authorization: basic(victim.clientId, a.clientSecret) })).status);
+      assert.deepEqual(statuses, [401, 401, 401, 401, 401, 429, 429]);
       const limited = await post(token, params, { authorization: basic(victim.clientId, a.clientSecret) });
       assert.equal(limited.headers.get('retry-after'), '60');
       assert.deepEqual(limited.json, siteError('temporarily_unavailable', 'Too many failed attempts; retry in 60 seconds.'));

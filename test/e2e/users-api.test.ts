@@ -25,6 +25,8 @@ for (const engine of engines()) {
 
     const whoami = async (session: Session) => api(s, session)('GET', '/api/v2/session');
     const iso = () => new Date(clock.now()).toISOString();
+    /** A one-time password issued now, not used yet: good for TESSERA_ONE_TIME_PASSWORD_TTL (default 7 days). */
+    const unused = () => ({ state: 'unused', expiresAt: new Date(clock.now() + 604_800_000).toISOString(), usedAt: null });
     /** The audit events of one target, oldest first. */
     const eventsOf = async (tenantId: string, targetId: string) =>
       (await s.tessera.storage.audit.list({ tenantId, limit: 100 })).filter((e) => e.targetId === targetId).reverse();
@@ -58,7 +60,7 @@ for (const engine of engines()) {
       assert.equal(typeof password, 'string');
       assert.deepEqual(created.json, { userId, email: 'dev@acme.test', role: 'iam:configManager', password });
       const read = await call('GET', `/api/v2/users/${userId}`);
-      assert.deepEqual([read.status, read.json], [200, { userId, email: 'dev@acme.test', role: 'iam:configManager', disabled: false, passwordPending: true, createdAt: iso() }]);
+      assert.deepEqual([read.status, read.json], [200, { userId, email: 'dev@acme.test', role: 'iam:configManager', disabled: false, passwordPending: true, oneTimePassword: unused(), createdAt: iso() }]);
       const dev = await signInFresh(s, 'dev@acme.test', password, PASSWORD); // the one-time password's only sign-in
       const me = await whoami(dev);
       assert.deepEqual([me.json!.userId, me.json!.tenantId, me.json!.roles, me.json!.mustChangePassword], [userId, acme.tenantId, ['iam:configManager'], false]);
@@ -93,13 +95,13 @@ for (const engine of engines()) {
       const bossId = (await whoami(boss)).json!.userId;
       const call = api(s, boss);
       const bossJoined = new Date((await s.tessera.storage.users.findMembership(initech.tenantId, bossId))!.createdAt).toISOString();
-      const added: Array<{ userId: string; email: string; role: string; disabled: boolean; passwordPending: boolean; createdAt: string }> = [];
+      const added: Array<Record<string, unknown>> = [];
       for (const [email, role] of [['milton@initech.test', 'iam:observer'], ['peter@initech.test', 'iam:troubleshooter'], ['samir@other.test', 'iam:configManager']]) {
         clock.advance(1000);
         const r = await call('POST', '/api/v2/users', { email, role });
-        added.push({ userId: r.json!.userId, email: email!, role: role!, disabled: false, passwordPending: true, createdAt: iso() });
+        added.push({ userId: r.json!.userId, email: email!, role: role!, disabled: false, passwordPending: true, oneTimePassword: unused(), createdAt: iso() });
       }
-      const all = [{ userId: bossId, email: 'admin@initech.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, createdAt: bossJoined }, ...added];
+      const all = [{ userId: bossId, email: 'admin@initech.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, oneTimePassword: null, createdAt: bossJoined }, ...added];
       const first = await call('GET', '/api/v2/users?max=2');
       assert.equal(first.status, 200);
       assert.deepEqual(first.json, { items: all.slice(0, 2), next: first.json!.next });
@@ -153,7 +155,7 @@ for (const engine of engines()) {
         assert.deepEqual([r.status, r.json], [400, problem(400, 'Bad Request', detail, path)], detail);
       }
       assert.equal(await count(), before + 1);
-      assert.deepEqual((await call('GET', path)).json, { userId: target, email: 'schema@acme.test', role: 'iam:observer', disabled: false, passwordPending: true, createdAt: iso() });
+      assert.deepEqual((await call('GET', path)).json, { userId: target, email: 'schema@acme.test', role: 'iam:observer', disabled: false, passwordPending: true, oneTimePassword: unused(), createdAt: iso() });
       assert.deepEqual((await eventsOf(acme.tenantId, target)).map((e) => e.action), ['user.created']);
       clock.advance(1000);
     });
@@ -195,7 +197,7 @@ for (const engine of engines()) {
         const r = await call(method, path, body);
         assert.deepEqual([r.status, r.json], [403, problem(403, 'Forbidden', detail, path)], detail);
       }
-      assert.deepEqual((await call('GET', path)).json, { userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, createdAt: (await call('GET', path)).json!.createdAt });
+      assert.deepEqual((await call('GET', path)).json, { userId: adminId, email: 'admin@acme.test', role: 'iam:tenantAdmin', disabled: false, passwordPending: false, oneTimePassword: null, createdAt: (await call('GET', path)).json!.createdAt });
       assert.equal((await whoami(admin)).status, 200);
       // The second admin may change the first one (and back): the rule is about oneself only.
       const demoted = await api(s, second.session)('PATCH', path, { role: 'iam:observer' });
@@ -249,7 +251,7 @@ for (const engine of engines()) {
       assert.equal((await api(s, dana.session)('POST', '/administration/v1beta/clients/agents', agent)).status, 201);
       const changed = await api(s, admin)('PATCH', `/api/v2/users/${dana.userId}`, { role: 'iam:observer' });
       assert.equal(changed.status, 200);
-      assert.deepEqual(changed.json, { userId: dana.userId, email: 'dana@acme.test', role: 'iam:observer', disabled: false, passwordPending: false, createdAt: changed.json!.createdAt });
+      assert.deepEqual(changed.json, { userId: dana.userId, email: 'dana@acme.test', role: 'iam:observer', disabled: false, passwordPending: false, oneTimePassword: null, createdAt: changed.json!.createdAt });
       const refused = await api(s, dana.session)('POST', '/administration/v1beta/clients/agents', agent);
       assert.deepEqual([refused.status, refused.json!.detail], [403, 'This needs the iam:configManager role.']);
       assert.deepEqual((await whoami(dana.session)).json!.roles, ['iam:observer']);
@@ -281,7 +283,7 @@ for (const engine of engines()) {
 
       const path = `/api/v2/users/${userId}`;
       const disabled = await api(s, admin)('PATCH', path, { disabled: true });
-      assert.deepEqual([disabled.status, disabled.json], [200, { userId, email, role: 'iam:troubleshooter', disabled: true, passwordPending: false, createdAt: disabled.json!.createdAt }]);
+      assert.deepEqual([disabled.status, disabled.json], [200, { userId, email, role: 'iam:troubleshooter', disabled: true, passwordPending: false, oneTimePassword: null, createdAt: disabled.json!.createdAt }]);
       const gone = await whoami(inAcme);
       assert.deepEqual([gone.status, gone.json!.detail], [401, 'Sign in first.']);
       assert.equal((await api(s, inAcme)('GET', '/api/v2/users')).status, 401);
@@ -384,6 +386,94 @@ for (const engine of engines()) {
         ['session.sign_in_failed', { email: 'lost@acme.test' }],
         ['user.password_changed', {}],
       ]);
+    });
+  });
+}
+
+for (const engine of engines()) {
+  describe(`a one-time password's state in the user API (${engine})`, () => {
+    const clock = new ManualClock(Date.UTC(2026, 4, 1));
+    const TTL = 600_000; // TESSERA_ONE_TIME_PASSWORD_TTL=600, well within the session idle timeout
+    let s: TestServer;
+    let admin: Session;
+
+    const at = (ms: number) => new Date(ms).toISOString();
+    const user = (u: { userId: string; email: string; createdAt: number }, oneTimePassword: unknown) =>
+      ({ userId: u.userId, email: u.email, role: 'iam:observer', disabled: false, passwordPending: oneTimePassword !== null, oneTimePassword, createdAt: at(u.createdAt) });
+    /** GET of the user and their item in the list: both must say the same. */
+    const read = async (userId: string, email: string) => {
+      const one = await api(s, admin)('GET', `/api/v2/users/${userId}`);
+      const list = await api(s, admin)('GET', `/api/v2/users?q=${encodeURIComponent(email)}`);
+      assert.deepEqual([list.status, list.json!.items.length], [200, 1]);
+      assert.deepEqual(list.json!.items[0], one.json);
+      return [one.status, one.json];
+    };
+    const add = async (email: string) => {
+      const r = await api(s, admin)('POST', '/api/v2/users', { email, role: 'iam:observer' });
+      assert.equal(r.status, 201);
+      return { userId: r.json!.userId as string, email, password: r.json!.password as string, createdAt: clock.now() };
+    };
+
+    before(async () => {
+      s = await startTestServer(engine, { clock, env: { TESSERA_ONE_TIME_PASSWORD_TTL: '600' } });
+      const acme = await createTenant(s, 'acme');
+      admin = await signInFresh(s, acme.adminEmail, acme.adminPassword);
+    });
+    after(() => s.close());
+
+    it('CS-9 says unused (until when), spent after its one sign-in without a chosen password, expired after TESSERA_ONE_TIME_PASSWORD_TTL; passwordPending stays true; null once the user chose a password', async () => {
+      const u = await add('spender@acme.test');
+      const issued = clock.now();
+      assert.deepEqual(await read(u.userId, u.email), [200, user(u, { state: 'unused', expiresAt: at(issued + TTL), usedAt: null })]);
+      clock.advance(1000);
+      const first = await signIn(s, u.email, u.password);
+      assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
+      // Signed in once, left without choosing a password: spent, and no longer good for a sign-in.
+      assert.deepEqual(await read(u.userId, u.email), [200, user(u, { state: 'spent', expiresAt: at(issued + TTL), usedAt: at(issued + 1000) })]);
+      clock.advance(TTL);
+      assert.deepEqual(await read(u.userId, u.email), [200, user(u, { state: 'spent', expiresAt: at(issued + TTL), usedAt: at(issued + 1000) })], 'spent stays spent after the expiry');
+      assert.equal((await signIn(s, u.email, u.password)).status, 401);
+
+      const late = await add('late@acme.test');
+      clock.advance(TTL - 1);
+      assert.deepEqual(await read(late.userId, late.email), [200, user(late, { state: 'unused', expiresAt: at(late.createdAt + TTL), usedAt: null })]);
+      clock.advance(1);
+      assert.deepEqual(await read(late.userId, late.email), [200, user(late, { state: 'expired', expiresAt: at(clock.now()), usedAt: null })]);
+      assert.equal((await signIn(s, late.email, late.password)).status, 401, 'sign-in agrees: expired');
+
+      // A new one-time password starts afresh: unused until TESSERA_ONE_TIME_PASSWORD_TTL from now.
+      clock.advance(1000);
+      const reset = await api(s, admin)('POST', `/api/v2/users/${late.userId}/one-time-password`);
+      assert.equal(reset.status, 200);
+      assert.deepEqual(await read(late.userId, late.email), [200, user(late, { state: 'unused', expiresAt: at(clock.now() + TTL), usedAt: null })]);
+      await signInFresh(s, late.email, reset.json!.password);
+      assert.deepEqual(await read(late.userId, late.email), [200, user(late, null)]);
+    });
+
+    it('documents oneTimePassword in the User schema', async () => {
+      const doc = (await (await fetch(`${s.url}/openapi.json`)).json()) as { paths: Record<string, Record<string, any>> };
+      const schema = doc.paths['/api/v2/users/{userId}']!.get.responses['200'].content['application/json'].schema;
+      assert.deepEqual(Object.keys(schema.properties), ['userId', 'email', 'role', 'disabled', 'passwordPending', 'oneTimePassword', 'createdAt']);
+      assert.deepEqual(schema.required, ['userId', 'email', 'role', 'disabled', 'passwordPending', 'oneTimePassword', 'createdAt']);
+      const literal = (value: string) => ({ type: 'string', enum: [value] });
+      const instant = (description: string) => ({ anyOf: [{ type: 'string', format: 'date-time' }, { type: 'null' }], description });
+      assert.deepEqual(schema.properties.oneTimePassword, {
+        description: 'While passwordPending: where the one-time password stands. null once the user chose their own password.',
+        anyOf: [
+          {
+            title: 'UserOneTimePassword', type: 'object', additionalProperties: false, required: ['state', 'expiresAt', 'usedAt'],
+            properties: {
+              state: {
+                description: 'unused: it can still sign in once, until expiresAt; spent: it signed in once and the user left without choosing a password; expired: it was not used before expiresAt. A tenant admin can issue a new one in every state.',
+                anyOf: [literal('unused'), literal('spent'), literal('expired')],
+              },
+              expiresAt: instant('When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued.'),
+              usedAt: instant('When it signed in (state spent); null otherwise.'),
+            },
+          },
+          { type: 'null' },
+        ],
+      });
     });
   });
 }

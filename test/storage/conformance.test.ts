@@ -173,6 +173,17 @@ for (const database of await testDatabases()) {
       assert.equal(await s.users.spendOneTimePassword('otp2', T0 + 40, T0), 'used');
     });
 
+    it('users: findOneTimePasswords reads when each password was set and spent, for the ids asked; setPassword starts afresh', async () => {
+      await s.users.insert(user({ id: 'fotp1', email: 'fotp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
+      await s.users.insert(user({ id: 'fotp2', email: 'fotp2@acme.test', mustChangePassword: true, createdAt: T0 + 11, updatedAt: T0 + 11 }));
+      assert.deepEqual(await s.users.findOneTimePasswords([]), []);
+      assert.equal(await s.users.spendOneTimePassword('fotp1', T0 + 20, T0), 'spent');
+      const read = async (ids: string[]) => (await s.users.findOneTimePasswords(ids)).sort((a, b) => a.userId.localeCompare(b.userId));
+      assert.deepEqual(await read(['fotp2', 'fotp1', 'nobody']), [{ userId: 'fotp1', setAt: T0 + 10, usedAt: T0 + 20 }, { userId: 'fotp2', setAt: T0 + 11, usedAt: null }]);
+      await s.users.setPassword('fotp1', '$argon2id$again', true, T0 + 30);
+      assert.deepEqual(await read(['fotp1']), [{ userId: 'fotp1', setAt: T0 + 30, usedAt: null }]);
+    });
+
     it('memberships: round-trip, listed by createdAt, one per (tenant, user)', async () => {
       await s.users.insert(user({ id: 'u-m', email: 'm@acme.test' }));
       const second = { tenantId: 't1', userId: 'u-m', roles: ['iam:tenantAdmin', 'iam:observer'], createdAt: T0 + 2, disabledAt: null };

@@ -1,6 +1,10 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import Fastify from 'fastify';
+import { createClient } from 'redis';
 import { ConfigError, describeConfig, loadConfig, resolveConfig } from '../../src/config.ts';
 
 const env = (vars: Record<string, string>) => ({ ...vars }) as NodeJS.ProcessEnv;
@@ -60,4 +64,111 @@ describe('configuration', () => {
     }
     assert.throws(() => loadConfig(env({ TESSERA_BASE_URL: 'https://auth.example.com/path' })), /without path/);
   });
+
+  it('names a key as it was given: variable, config-file key or flag', () => {
+    withConfigFile({ port: 'eighty' }, (vars) => {
+      assert.throws(() => loadConfig(env(vars)), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_CONFIG.port: Expected integer (got "eighty")');
+    });
+    assert.throws(() => loadConfig(env({}), { port: 'eighty' }), (e: Error) => e instanceof ConfigError && e.message === '--port: Expected integer (got "eighty")');
+    assert.throws(() => loadConfig(env({ TESSERA_PORT: 'eighty' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_PORT: Expected integer (got "eighty")');
+  });
+
+  describe('timeouts', () => {
+    const timeouts = (c: { requestTimeout: number; headersTimeout: number }) => [c.requestTimeout, c.headersTimeout];
+    const refused = (message: string) => (e: Error) => e instanceof ConfigError && e.message === message;
+
+    it('a headers timeout not set follows a lower request timeout (from a variable or the config file)', () => {
+      assert.deepEqual(timeouts(loadConfig(env({}))), [30, 10]);
+      assert.deepEqual(timeouts(loadConfig(env({ TESSERA_REQUEST_TIMEOUT: '4' }))), [4, 4]);
+      assert.deepEqual(timeouts(loadConfig(env({ TESSERA_REQUEST_TIMEOUT: '20' }))), [20, 10]);
+      withConfigFile({ requestTimeout: 5 }, (vars) => assert.deepEqual(timeouts(loadConfig(env(vars))), [5, 5]));
+      assert.deepEqual(timeouts(loadConfig(env({ TESSERA_HEADERS_TIMEOUT: '25' }))), [30, 25]);
+      assert.equal(resolveConfig(env({ TESSERA_REQUEST_TIMEOUT: '4' })).given.has('headersTimeout'), false);
+    });
+
+    it('a headers timeout set above the request timeout is refused, naming both keys as they were given', () => {
+      assert.throws(() => loadConfig(env({ TESSERA_REQUEST_TIMEOUT: '4', TESSERA_HEADERS_TIMEOUT: '10' })), refused('TESSERA_HEADERS_TIMEOUT: must not exceed TESSERA_REQUEST_TIMEOUT (10 > 4)'));
+      assert.throws(() => loadConfig(env({ TESSERA_HEADERS_TIMEOUT: '40' })), refused('TESSERA_HEADERS_TIMEOUT: must not exceed TESSERA_REQUEST_TIMEOUT (40 > 30)'));
+      withConfigFile({ requestTimeout: 5, headersTimeout: 6 }, (vars) => {
+        assert.throws(() => loadConfig(env(vars)), refused('TESSERA_CONFIG.headersTimeout: must not exceed TESSERA_CONFIG.requestTimeout (6 > 5)'));
+        assert.throws(() => loadConfig(env({ ...vars, TESSERA_HEADERS_TIMEOUT: '7' })), refused('TESSERA_HEADERS_TIMEOUT: must not exceed TESSERA_CONFIG.requestTimeout (7 > 5)'));
+        assert.deepEqual(timeouts(loadConfig(env({ ...vars, TESSERA_REQUEST_TIMEOUT: '6' }))), [6, 6]);
+      });
+    });
+  });
+
+  describe('TESSERA_TRUSTED_PROXIES', () => {
+    const accepted = ['10.0.0.1', '10.0.0.0/8', '10.0.0.0/255.0.0.0', '192.168.1.7/32', '::1', 'fe80::/10', '2001:db8::/128', '::ffff:10.0.0.1', 'loopback', 'linklocal', 'uniquelocal'];
+
+    it('takes IP addresses, CIDR ranges and the named ranges, all of which Fastify takes too', () => {
+      const c = loadConfig(env({ TESSERA_TRUSTED_PROXIES: accepted.join(',') }));
+      assert.deepEqual(c.trustedProxies, accepted);
+      assert.deepEqual(loadConfig(env({ TESSERA_TRUSTED_PROXIES: JSON.stringify(accepted) })).trustedProxies, accepted);
+      for (const entry of accepted) assert.doesNotThrow(() => Fastify({ trustProxy: [entry] }), entry);
+    });
+
+    it('refuses anything else, naming the key and the entry', () => {
+      const cases: Array<[string, string]> = [
+        ['not-an-ip', '"not-an-ip" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal'],
+        ['[::1]', '"[::1]" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal'],
+        ['127.1', '"127.1" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal'],
+        ['10.0.0.0/33', '"10.0.0.0/33": the prefix length must be 1 to 32'],
+        ['0.0.0.0/0', '"0.0.0.0/0": the prefix length must be 1 to 32'],
+        ['::/129', '"::/129": the prefix length must be 1 to 128'],
+        ['10.0.0.0/255.0.255.0', '"10.0.0.0/255.0.255.0": the prefix length must be 1 to 32'],
+        ['10.0.0.0/x', '"10.0.0.0/x": the prefix length must be 1 to 32'],
+      ];
+      for (const [entry, problem] of cases) {
+        assert.throws(
+          () => loadConfig(env({ TESSERA_TRUSTED_PROXIES: `10.0.0.1,${entry}` })),
+          (e: Error) => e instanceof ConfigError && e.message === `TESSERA_TRUSTED_PROXIES: ${problem}`,
+          entry,
+        );
+      }
+      withConfigFile({ trustedProxies: ['loopback', 'proxy.internal'] }, (vars) => {
+        assert.throws(() => loadConfig(env(vars)), (e: Error) => e.message === 'TESSERA_CONFIG.trustedProxies: "proxy.internal" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal');
+      });
+    });
+  });
+
+  describe('TESSERA_REDIS_URL', () => {
+    it('takes redis:// and rediss:// URLs with a host (and a database number), as the Redis client does', () => {
+      for (const url of ['redis://localhost', 'redis://redis.internal:6380', 'redis://:p%40ss@10.0.0.5:6379/2', 'rediss://user:pw@[::1]:6380/0']) {
+        assert.equal(loadConfig(env({ TESSERA_REDIS_URL: url })).redisUrl, url);
+        const client = createClient({ url });
+        client.destroy();
+      }
+    });
+
+    it('refuses anything else, naming the key and never repeating the URL (it may hold a password)', () => {
+      const cases: Array<[string, string]> = [
+        ['http://x', 'must start with redis:// or rediss:// (got http:)'],
+        ['https://user:secret@x', 'must start with redis:// or rediss:// (got https:)'],
+        ['localhost:6379', 'must start with redis:// or rediss:// (got localhost:)'],
+        ['redis-server', 'not an absolute URL (redis://host[:port][/db] or rediss://host[:port][/db])'],
+        ['redis://', 'names no host (redis://host[:port][/db])'],
+        ['redis:///0', 'names no host (redis://host[:port][/db])'],
+        ['redis://secret@h/tessera', 'the path may only be a database number (redis://host[:port]/0)'],
+      ];
+      for (const [url, problem] of cases) {
+        assert.throws(
+          () => loadConfig(env({ TESSERA_REDIS_URL: url })),
+          (e: Error) => e instanceof ConfigError && e.message === `TESSERA_REDIS_URL: ${problem}` && !e.message.includes('secret'),
+          url,
+        );
+      }
+    });
+  });
 });
+
+/** Runs `fn` with the environment naming a TESSERA_CONFIG file that holds `values`. */
+function withConfigFile(values: Record<string, unknown>, fn: (vars: Record<string, string>) => void): void {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
+  try {
+    const file = join(dir, 'tessera.json');
+    writeFileSync(file, JSON.stringify(values));
+    fn({ TESSERA_CONFIG: file });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}

@@ -76,6 +76,20 @@ describe('FailureLimiter', () => {
     assert.equal(l.retryAfter('recent'), 0, 'a window under its limit was evicted: its two earlier failures are forgotten');
   });
 
+  it('RL-2 keys taken in from the shared store (over their limit on another node) stay within maxKeys, evicting keys under the limit first', () => {
+    const clock = new ManualClock();
+    const l = new FailureLimiter(clock, WINDOW, 3, { maxKeys: 100 });
+    l.fail('single');
+    for (let i = 0; i < 3; i++) l.fail('victim');
+    for (let i = 0; i < 10_000; i++) l.settle(`elsewhere${i}`, clock.now(), 3);
+    assert.equal(l.size, 100);
+    assert.deepEqual([l.retryAfter('elsewhere9999'), l.retryAfter('single')], [60, 0]);
+    l.settle('never-held', clock.now(), 1);
+    assert.equal(l.retryAfter('never-held'), 0, 'a key back under its limit elsewhere is not taken in');
+    l.settle('elsewhere9999', clock.now(), 2);
+    assert.equal(l.retryAfter('elsewhere9999'), 0, 'a held key back under its limit elsewhere (forgiven there) is lowered');
+  });
+
   it('RL-2 keys longer than maxKeyLength are kept as a digest, still counted apart', () => {
     const clock = new ManualClock();
     const l = new FailureLimiter(clock, WINDOW, 2);
@@ -138,6 +152,15 @@ describe('client-authentication limits', () => {
     assert.equal(limits.failed(undefined, '192.0.2.1'), 0);
     limits.failed('srv_0123456789abcdefghijkl', '192.0.2.1');
     assert.deepEqual([perClient.keys, perIp.keys], [['srv_0123456789abcdefghijkl'], ['192.0.2.1', '192.0.2.1']]);
+  });
+
+  it('RL-2 a client id\'s first N failures are answered 401 (no wait) and the N+1th and later 429, as at sign-in', () => {
+    const clock = new ManualClock();
+    const limits = authFailureLimits(new FailureLimiter(clock, WINDOW, 3), new FailureLimiter(clock, WINDOW, 1000));
+    const waits = Array.from({ length: 5 }, () => limits.failed('srv_0123456789abcdefghijkl', '192.0.2.1'));
+    assert.deepEqual(waits, [0, 0, 0, 60, 60]);
+    clock.advance(WINDOW);
+    assert.equal(limits.failed('srv_0123456789abcdefghijkl', '192.0.2.1'), 0, 'the limit lapses by itself');
   });
 
   it('RL-2 introspection counts authenticated callers per client and anonymous calls per IP, neither holding back the other', () => {
