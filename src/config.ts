@@ -87,6 +87,8 @@ function coerce(name: string, schema: TSchema, raw: unknown): unknown {
       throw new ConfigError(`${name}: not valid JSON`);
     }
   }
+  // Numbers are written in decimal: Value.Convert would also take `0x7d64` or `1e3` for a port.
+  if ((schema.type === 'integer' || schema.type === 'number') && !/^-?\d+(?:\.\d+)?$/.test(raw.trim())) return raw;
   return Value.Convert(schema, raw);
 }
 

@@ -73,6 +73,15 @@ describe('configuration', () => {
     assert.throws(() => loadConfig(env({ TESSERA_PORT: 'eighty' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_PORT: Expected integer (got "eighty")');
   });
 
+  it('takes numbers in decimal only: a hex or exponent port is refused, naming the key', () => {
+    for (const raw of ['0x7d64', '1e3', '0b101', ' 8_080']) {
+      assert.throws(() => loadConfig(env({ TESSERA_PORT: raw })), (e: Error) => e instanceof ConfigError && e.message === `TESSERA_PORT: Expected integer (got ${JSON.stringify(raw)})`, raw);
+      assert.throws(() => loadConfig(env({}), { port: raw }), (e: Error) => e instanceof ConfigError && e.message === `--port: Expected integer (got ${JSON.stringify(raw)})`, raw);
+    }
+    assert.equal(loadConfig(env({ TESSERA_PORT: ' 8081 ' })).port, 8081);
+    assert.equal(loadConfig(env({ TESSERA_REQUEST_TIMEOUT: '45' })).requestTimeout, 45);
+  });
+
   describe('timeouts', () => {
     const timeouts = (c: { requestTimeout: number; headersTimeout: number }) => [c.requestTimeout, c.headersTimeout];
     const refused = (message: string) => (e: Error) => e instanceof ConfigError && e.message === message;
