@@ -7,7 +7,7 @@ import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
-import { LimitSyncer, sharedLimitCounters } from './core/limit-sync.ts';
+import { LimitSyncer } from './core/limit-sync.ts';
 import { authFailureLimits, introspectionLimits } from './core/client-auth.ts';
 import { systemClock, type Clock } from './core/clock.ts';
 import { Cursors } from './core/cursor.ts';
@@ -248,7 +248,7 @@ export async function openTessera(
         // The first exchange runs now (start-up waits for it a second at most): an unreachable store is told at once.
         if (sharedLimits) {
           limitCounters = config.redisUrl ? new RedisLimitCounterStore(config.redisUrl, config.redisPrefix || `tessera:${config.site}:`) : storage.limitCounters;
-          if (limitCounters) await syncer.start(sharedLimitCounters(limitCounters));
+          if (limitCounters) await syncer.start(limitCounters);
         }
       },
       async close() {

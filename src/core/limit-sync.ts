@@ -1,6 +1,6 @@
 import type { Clock } from './clock.ts';
 import type { FailureLimiter, PendingCount } from './rate-limiter.ts';
-import type { LimitCount, LimitCounterStore, LimitIncrement } from './stores.ts';
+import type { LimitCount, LimitCounterStore, LimitExchange, LimitExchangeRequest, LimitIncrement, SharedIncrement } from './stores.ts';
 
 export interface LimitSyncLog {
   /** The shared store could not be reached: said once per outage, not once per flush. */
@@ -9,56 +9,11 @@ export interface LimitSyncLog {
   recovered(): void;
 }
 
-/** An increment with its limiter's limit, so that the store can note when the key's global count crosses it. */
-export interface SharedIncrement extends LimitIncrement {
-  limit: number;
-}
-
-/** What a node sends every interval. */
-export interface LimitExchangeRequest {
-  /** The keys counted since the last exchange (each once), with their net counts; may be empty. */
-  batch: readonly SharedIncrement[];
-  /** `seen` of the previous answer; 0 the first time (every crossing whose window is still live). */
-  seen: number;
-  /** The node's clock: windows are in node time. */
-  now: number;
-  /** The longest window of any shared limiter: crossings older than that concern lapsed windows only. */
-  longestWindowMs: number;
-}
-
-export interface LimitExchange {
-  /** Each key of the batch: its window and global count with the batch added. */
-  counts: LimitCount[];
-  /**
-   * The keys of any node whose global count crossed their limiter's limit (reached it, or fell back
-   * under it) since `seen`, with their live window and global count when read (with or without this
-   * batch). A store reads a little before `seen`, so some come again: folding them in is idempotent.
-   */
-  crossed: LimitCount[];
-  /** Where the next exchange picks up the crossings: a position of the store's own, never compared with a node's clock. */
-  seen: number;
-}
-
-/**
- * A `LimitCounterStore` a syncer can use (PostgreSQL, Redis, memory): besides adding a node's counts
- * it says which keys crossed their limit anywhere, so that a node refuses a key it never counted.
- * One round trip per exchange.
- */
-export interface SharedLimitCounters extends LimitCounterStore {
-  exchange(request: LimitExchangeRequest): Promise<LimitExchange>;
-}
-
-/** `store` as a syncer needs it: a store that cannot report crossings is a wiring error, found at start-up. */
-export function sharedLimitCounters(store: LimitCounterStore): SharedLimitCounters {
-  if (!('exchange' in store)) throw new Error('this rate-limit store cannot report the keys that crossed their limit');
-  return store as SharedLimitCounters;
-}
-
 /** How long start-up waits for the shared store's first answer before going on (and warning). */
 const START_WAIT_MS = 1000;
 
 /**
- * Shares the counts of a node's rate limiters with the other nodes through a `SharedLimitCounters`
+ * Shares the counts of a node's rate limiters with the other nodes through a `LimitCounterStore`
  * store (PostgreSQL or Redis), in the background: the limiters keep checking and counting locally
  * and synchronously, so the token and introspection paths never wait on the network.
  *
@@ -86,7 +41,7 @@ export class LimitSyncer {
   private down = false;
   private seen = 0;
 
-  private store: SharedLimitCounters | undefined;
+  private store: LimitCounterStore | undefined;
 
   constructor(
     private readonly clock: Clock,
@@ -107,7 +62,7 @@ export class LimitSyncer {
    * commands never start). Resolves after the first exchange, or after START_WAIT_MS without an
    * answer, which counts as unreachable (the exchange goes on, and says "recovered" if it succeeds).
    */
-  async start(store: SharedLimitCounters): Promise<void> {
+  async start(store: LimitCounterStore): Promise<void> {
     if (this.store) return;
     this.store = store;
     this.timer = setInterval(() => void this.flush(), this.intervalMs);
@@ -200,7 +155,7 @@ interface MemoryWindow {
  * key, opened by the first count, lapsing `windowMs` later; crossings of a limit noted in order).
  * The single-node default runs no syncer at all; this one serves tests and the nodes of one process.
  */
-export class MemoryLimitCounters implements SharedLimitCounters {
+export class MemoryLimitCounters implements LimitCounterStore {
   private readonly windows = new Map<string, MemoryWindow>();
   /** Keys whose count crossed their limit, by the number of their last crossing, oldest first. */
   private readonly crossings = new Map<string, number>();

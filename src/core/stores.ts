@@ -368,9 +368,44 @@ export interface LimitCount {
  * arrives after it lapsed opens the next one. The limiters never wait on this store: a background
  * syncer (limit-sync.ts) sends a batch of increments and folds the answers in.
  */
+/** An increment with its limiter's limit, so that the store can note when the key's global count crosses it. */
+export interface SharedIncrement extends LimitIncrement {
+  limit: number;
+}
+
+/** What a node sends every interval. */
+export interface LimitExchangeRequest {
+  /** The keys counted since the last exchange (each once), with their net counts; may be empty. */
+  batch: readonly SharedIncrement[];
+  /** `seen` of the previous answer; 0 the first time (every crossing whose window is still live). */
+  seen: number;
+  /** The node's clock: windows are in node time. */
+  now: number;
+  /** The longest window of any shared limiter: crossings older than that concern lapsed windows only. */
+  longestWindowMs: number;
+}
+
+export interface LimitExchange {
+  /** Each key of the batch: its window and global count with the batch added. */
+  counts: LimitCount[];
+  /**
+   * The keys of any node whose global count crossed their limiter's limit (reached it, or fell back
+   * under it) since `seen`, with their live window and global count when read (with or without this
+   * batch). A store reads a little before `seen`, so some come again: folding them in is idempotent.
+   */
+  crossed: LimitCount[];
+  /** Where the next exchange picks up the crossings: a position of the store's own, never compared with a node's clock. */
+  seen: number;
+}
+
 export interface LimitCounterStore {
   /** Adds each increment (keys unique within a batch) and returns each key's window and global count, in any order. */
   add(batch: readonly LimitIncrement[], now: number): Promise<LimitCount[]>;
+  /**
+   * A syncer's one round trip per interval: adds the node's counts and says which keys crossed their
+   * limit anywhere since the last exchange, so that a node refuses a key it never counted.
+   */
+  exchange(request: LimitExchangeRequest): Promise<LimitExchange>;
   /** Drops windows that ended before `now`. */
   prune(now: number): Promise<void>;
   close(): Promise<void>;

@@ -1,7 +1,8 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
-import { MemoryLimitCounters, sharedLimitCounters, type SharedLimitCounters } from '../../src/core/limit-sync.ts';
+import { MemoryLimitCounters } from '../../src/core/limit-sync.ts';
+import type { LimitCounterStore } from '../../src/core/stores.ts';
 import { RedisLimitCounterStore } from '../../src/storage/redis/limit-counters.ts';
 import { openStorage } from '../../src/storage/sql/open.ts';
 import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
@@ -16,7 +17,7 @@ const REDIS_URL = process.env.TESSERA_TEST_REDIS_URL ?? 'redis://127.0.0.1:6379'
 
 interface Subject {
   name: string;
-  open(): Promise<{ store: SharedLimitCounters; close(): Promise<void> }>;
+  open(): Promise<{ store: LimitCounterStore; close(): Promise<void> }>;
 }
 
 const subjects: Subject[] = [
@@ -36,14 +37,14 @@ if (process.env.TESSERA_TEST_DATABASE_URL) {
       const db: TestDatabase = await freshDatabaseUrl('postgres');
       const storage = await openStorage(db.url);
       await storage.migrate();
-      return { store: sharedLimitCounters(storage.limitCounters!), close: async () => { await storage.close(); await db.drop(); } };
+      return { store: storage.limitCounters!, close: async () => { await storage.close(); await db.drop(); } };
     },
   });
 }
 
 for (const subject of subjects) {
   describe(`shared rate-limit store: exchanges (${subject.name})`, () => {
-    let store: SharedLimitCounters;
+    let store: LimitCounterStore;
     let close: () => Promise<void>;
     before(async () => {
       ({ store, close } = await subject.open());

@@ -1,14 +1,14 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
-import { LimitSyncer, MemoryLimitCounters, type LimitExchange, type LimitExchangeRequest, type SharedIncrement, type SharedLimitCounters } from '../../src/core/limit-sync.ts';
+import { LimitSyncer, MemoryLimitCounters } from '../../src/core/limit-sync.ts';
 import { FailureLimiter, RequestLimiter } from '../../src/core/rate-limiter.ts';
-import type { LimitCount, LimitIncrement } from '../../src/core/stores.ts';
+import type { LimitCount, LimitCounterStore, LimitExchange, LimitExchangeRequest, LimitIncrement, SharedIncrement } from '../../src/core/stores.ts';
 
 const WINDOW = 60_000;
 
 /** A shared store that records each exchange's batch and can be taken down (or made to hang). */
-class FakeStore implements SharedLimitCounters {
+class FakeStore implements LimitCounterStore {
   readonly batches: SharedIncrement[][] = [];
   down = false;
   hang = false;
@@ -26,7 +26,7 @@ class FakeStore implements SharedLimitCounters {
   close = async () => undefined;
 }
 
-async function node(clock: ManualClock, store: SharedLimitCounters, limit = 6) {
+async function node(clock: ManualClock, store: LimitCounterStore, limit = 6) {
   const log: string[] = [];
   const syncer = new LimitSyncer(clock, 100, { unreachable: () => log.push('unreachable'), recovered: () => log.push('recovered') });
   const failures = syncer.add('f', new FailureLimiter(clock, WINDOW, limit));

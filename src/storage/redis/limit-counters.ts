@@ -1,6 +1,5 @@
 import { createClient } from 'redis';
-import type { LimitExchange, LimitExchangeRequest, SharedIncrement, SharedLimitCounters } from '../../core/limit-sync.ts';
-import type { LimitCount, LimitIncrement } from '../../core/stores.ts';
+import type { LimitCount, LimitCounterStore, LimitExchange, LimitExchangeRequest, LimitIncrement, SharedIncrement } from '../../core/stores.ts';
 
 /**
  * Adds one increment to a key's live window, or opens a new window when the stored one lapsed
@@ -69,7 +68,7 @@ const REREAD_MS = 1000;
  * reconnects in the background. Only the first exchange waits, for the first connection attempt, so
  * that an unreachable Redis is told at start-up from one still connecting.
  */
-export class RedisLimitCounterStore implements SharedLimitCounters {
+export class RedisLimitCounterStore implements LimitCounterStore {
   private readonly client;
   private readonly crossedKey: string;
   /** Settles when the first connection attempt succeeds or fails. */

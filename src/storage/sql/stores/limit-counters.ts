@@ -1,6 +1,5 @@
 import { sql } from 'kysely';
-import type { LimitExchange, LimitExchangeRequest, SharedIncrement, SharedLimitCounters } from '../../../core/limit-sync.ts';
-import type { LimitCount, LimitIncrement } from '../../../core/stores.ts';
+import type { LimitCount, LimitCounterStore, LimitExchange, LimitExchangeRequest, LimitIncrement, SharedIncrement } from '../../../core/stores.ts';
 import type { Executor } from '../schema.ts';
 
 /**
@@ -32,7 +31,7 @@ type Row = { kind: 'count' | 'crossed' | 'seen'; key: string; window_start: stri
  * the counters' current counts: a range of the primary key, so a node learns of keys over their limit
  * that it never counted at the cost of the crossings since its last exchange.
  */
-export class SqlLimitCounterStore implements SharedLimitCounters {
+export class SqlLimitCounterStore implements LimitCounterStore {
   constructor(private readonly db: Executor) {}
 
   async add(batch: readonly LimitIncrement[], now: number): Promise<LimitCount[]> {
