@@ -58,7 +58,11 @@ export type AddressedTenant = { kind: 'none' } | { kind: 'tenant'; tenant: Tenan
  */
 export async function addressedTenant(t: Tessera, request: FastifyRequest): Promise<AddressedTenant> {
   const name = vanityName(t, request);
-  if (name === undefined) return { kind: 'none' };
+  return name === undefined ? { kind: 'none' } : tenantNamed(t, name);
+}
+
+/** The tenant of a vanity host's name, or `unknown` (never a fallback tenant). */
+async function tenantNamed(t: Tessera, name: string): Promise<AddressedTenant> {
   const tenant = TENANT_NAME_PATTERN.test(name) ? await t.realm.directory.tenantByName(name) : undefined;
   return tenant ? { kind: 'tenant', tenant } : { kind: 'unknown' };
 }
@@ -73,7 +77,8 @@ function vanityName(t: Tessera, request: FastifyRequest): string | undefined {
 
 /** For realm routes: the path's tenant id, unless the Host names a different (or no) tenant. */
 export async function realmTenantId(t: Tessera, request: FastifyRequest, pathTenantId: string): Promise<string> {
-  if (vanityName(t, request) === undefined) return pathTenantId; // no lookup, the usual case
-  const addressed = await addressedTenant(t, request);
+  const name = vanityName(t, request);
+  if (name === undefined) return pathTenantId; // no lookup, the usual case
+  const addressed = await tenantNamed(t, name);
   return addressed.kind === 'tenant' && addressed.tenant.id === pathTenantId ? pathTenantId : 'unknown';
 }
