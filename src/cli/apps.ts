@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { Command } from 'commander';
+import { badRequest } from '../core/errors.ts';
 import type { Actor } from '../core/events.ts';
 import { parseScope } from '../core/scopes.ts';
 import type { Tessera } from '../main.ts';
@@ -16,12 +17,18 @@ export interface CliKit {
 
 const collect = (value: string, previous: string[] = []) => [...previous, value];
 
+/** The JSON of a file the user named (`-`: stdin); one that cannot be read or parsed is bad input. */
 function readJson(file: string): unknown {
-  const text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  let text: string;
+  try {
+    text = readFileSync(file === '-' ? 0 : file, 'utf8');
+  } catch (e) {
+    throw badRequest((e as Error).message);
+  }
   try {
     return JSON.parse(text);
   } catch (e) {
-    throw new Error(`${file}: not valid JSON (${(e as Error).message}).`);
+    throw badRequest(`${file}: not valid JSON (${(e as Error).message}).`);
   }
 }
 
@@ -88,7 +95,7 @@ export function registerAppCommands(program: Command, { globalOptions, withTesse
       .requiredOption('--scopes <scopes>', 'space-separated scopes, e.g. "monitors_read timeseries_query"'),
   ).action(async (flags: Flags & { app: string; name: string; description: string; redirectUri: string[]; onboardingUrl: string; scopes: string }) => {
     const scopes = parseScope(flags.scopes.trim());
-    if (scopes === undefined) throw new Error('--scopes: give scope names separated by single spaces.');
+    if (scopes === undefined) throw badRequest('--scopes: give scope names separated by single spaces.');
     return withTessera(flags, async (t) => {
       const input = { name: flags.name, description: flags.description, redirectUris: flags.redirectUri, onboardingUrl: flags.onboardingUrl, scopes };
       const c = await t.apps.createClient(await t.apps.appTenant(flags.app), flags.app, input, actor);

@@ -7,10 +7,12 @@ type Flags = { json?: boolean };
 
 /**
  * `tessera user create|one-time-password`: a tenant's people, for the site operator, who names
- * them by e-mail. Both print a generated one-time password once; `one-time-password` is how an
- * operator lets a member back in (the only tenant admin, say) whose one-time password was lost,
- * expired or spent without choosing a password: the console's "New one-time password", with the
- * same rules (the user's sessions end; an account with a password of its own is refused, 409).
+ * them by e-mail. Both print a generated one-time password once, with the expiry stored in the
+ * database with it (this command's TESSERA_ONE_TIME_PASSWORD_TTL from now; the server honours the
+ * stored expiry whatever its own setting). `one-time-password` is how an operator lets a member
+ * back in (the only tenant admin, say) whose one-time password was lost, expired or spent without
+ * choosing a password: the console's "New one-time password", with the same rules (the user's
+ * sessions end; an account with a password of its own is refused, 409).
  */
 export function registerUserCommands(program: Command, { globalOptions, withTessera, print, actor }: CliKit): void {
   const user = program.command('user').description('users');
@@ -20,7 +22,8 @@ export function registerUserCommands(program: Command, { globalOptions, withTess
   ).action(async (flags: Flags & { tenant: string; email: string; role: string }) =>
     withTessera(flags, async (t) => {
       const r = await t.tenants.createUser(flags.tenant, flags.email, flags.role, undefined, actor);
-      print(flags, { userId: r.userId, email: r.email, role: flags.role, password: r.password ?? null }, `user ${r.email} (${r.userId})${r.password ? `, one-time password: ${r.password}` : ' (existing account, added to the tenant)'}`);
+      const shown = r.password === undefined ? ' (existing account, added to the tenant)' : `, one-time password: ${r.password} (expires ${r.expiresAt})`;
+      print(flags, { userId: r.userId, email: r.email, role: flags.role, password: r.password ?? null, expiresAt: r.expiresAt ?? null }, `user ${r.email} (${r.userId})${shown}`);
     }),
   );
   globalOptions(
@@ -32,8 +35,7 @@ export function registerUserCommands(program: Command, { globalOptions, withTess
       const member = await t.users.findByEmail(tenant.id, flags.email, actor);
       if (!member) throw notFound(`${flags.email.trim()} is not a member of tenant ${tenant.name}.`);
       const r = await t.users.resetOneTimePassword(tenant.id, member.userId, actor);
-      const { expiresAt } = (await t.users.get(tenant.id, r.userId, actor)).oneTimePassword ?? { expiresAt: null };
-      print(flags, { ...r, expiresAt }, `user ${r.email} (${r.userId}), one-time password: ${r.password}\n(shown only now; it works for one sign-in until ${expiresAt}, at which they choose their own; the previous one no longer works and their sessions have ended)`);
+      print(flags, r, `user ${r.email} (${r.userId}), one-time password: ${r.password} (expires ${r.expiresAt})\n(shown only now; it works for one sign-in, at which they choose their own; the previous one no longer works and their sessions have ended)`);
     }),
   );
 }

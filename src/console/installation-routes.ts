@@ -15,8 +15,8 @@ const NOTICES: Record<string, string> = {
 
 /**
  * Tenant → Authorized Apps over the InstallationService (the management API's rules): any member
- * sees the list and revokes their own authorizations; tenant admins revoke anyone's, disable,
- * enable and uninstall. Refusals (403, 404) are the console's error pages.
+ * sees the list and revokes their own access (every authorization of one row); tenant admins
+ * revoke anyone's, disable, enable and uninstall. Refusals (403, 404) are the console's error pages.
  */
 export async function installationPages(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
@@ -32,7 +32,7 @@ export async function installationPages(app: FastifyInstance): Promise<void> {
   app.post<{ Params: { authorizationId: string }; Body: Form }>(`${BASE}/authorizations/:authorizationId/revoke`, formRoute, async (request, reply) => {
     const c = await consoleRequest(t, request, reply);
     if (!c) return reply;
-    await t.installations.revoke(c.tenantId, request.params.authorizationId, c.actor);
+    await t.installations.revokeAccess(c.tenantId, request.params.authorizationId, c.actor); // the row's: every consent of that user to that client
     return redirect(reply, `${BASE}?done=revoked`);
   });
 

@@ -1,10 +1,11 @@
-import type { AuthorizedAppView, AuthorizedClientView } from '../core/installations.ts';
+import { accessOf, type AuthorizedAppView, type AuthorizedClientView } from '../core/installations.ts';
 import { ConsoleLayout, Notice, formatTime, render, type ConsoleFrame } from './layout.tsx';
 
 /**
  * Tenant → Authorized Apps (seed §A3.5): the integrations this tenant's users authorized, each
- * with its users, scopes and dates, and the buttons Revoke (one user), Disable / Enable and
- * Uninstall (after a confirmation page). Every button is a plain form with the CSRF token.
+ * with its users, scopes and dates (one row per user and client, however often they consented),
+ * and the buttons Revoke (one user's access), Disable / Enable and Uninstall (after a confirmation
+ * page). Every button is a plain form with the CSRF token.
  */
 export const INSTALLATIONS_PATH = '/console/authorized-apps';
 const BASE = INSTALLATIONS_PATH;
@@ -28,6 +29,7 @@ function AppSection(props: { frame: ConsoleFrame; app: AuthorizedAppView; canWri
   const clients = new Map(app.clients.map((c) => [c.clientId, c]));
   // The client column matters only when users authorized several clients of the app (test and published).
   const showClient = app.clients.length > 1;
+  const access = accessOf(app);
   return (
     <section aria-labelledby={heading}>
       <h2 id={heading}>{app.name}</h2>
@@ -49,7 +51,7 @@ function AppSection(props: { frame: ConsoleFrame; app: AuthorizedAppView; canWri
               </tr>
             </thead>
             <tbody>
-              {app.authorizations.map((a) => {
+              {access.map((a) => {
                 const client = clients.get(a.clientId);
                 const mayRevoke = canWrite || a.userId === props.selfId;
                 return (

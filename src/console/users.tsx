@@ -83,13 +83,18 @@ export function renderAddUserForm(frame: ConsoleFrame, opts: { form: UserForm; e
   );
 }
 
+/** Until when a freshly issued one-time password signs in, as a machine-readable time too. */
+const ValidUntil = (props: { id: string; expiresAt: string }) => (
+  <p id={props.id}>It works for one sign-in until <time dateTime={props.expiresAt}>{formatTime(props.expiresAt)}</time>.</p>
+);
+
 /** After adding: the one-time password, shown this once, or word that an existing account was added. */
-export function renderUserAdded(frame: ConsoleFrame, added: { userId: string; email: string; role: string; password: string | null }): string {
+export function renderUserAdded(frame: ConsoleFrame, added: { userId: string; email: string; role: string; password: string | null; expiresAt: string | null }): string {
   const heading = `${added.email} was added`;
   const done = <p><a href={`${BASE}/${added.userId}`}>{`Done: go to ${added.email}`}</a></p>;
   return render(
     <ConsoleLayout frame={frame} title={heading}>
-      {added.password === null ? (
+      {added.password === null || added.expiresAt === null ? (
         <>
           <h1>{heading}</h1>
           <p class="notice" role="status">
@@ -98,13 +103,14 @@ export function renderUserAdded(frame: ConsoleFrame, added: { userId: string; em
           {done}
         </>
       ) : (
-        <dialog open aria-labelledby="added-title" aria-describedby="password-warning">
+        <dialog open aria-labelledby="added-title" aria-describedby="password-warning password-expiry">
           <h1 id="added-title">{heading}</h1>
           <p>{`Role: ${roleText(added.role)}.`}</p>
           <p id="password-warning" class="warning">
             Give this one-time password to the user over a safe channel now: it is shown only once. It works for one sign-in, at which they choose their own password.
           </p>
           <CopyField id="one-time-password" label="One-time password" value={added.password} />
+          <ValidUntil id="password-expiry" expiresAt={added.expiresAt} />
           {done}
         </dialog>
       )}
@@ -113,16 +119,17 @@ export function renderUserAdded(frame: ConsoleFrame, added: { userId: string; em
 }
 
 /** A new one-time password for a member who lost the first one, shown this once. */
-export function renderOneTimePassword(frame: ConsoleFrame, r: { userId: string; email: string; password: string }): string {
+export function renderOneTimePassword(frame: ConsoleFrame, r: { userId: string; email: string; password: string; expiresAt: string }): string {
   const heading = `New one-time password for ${r.email}`;
   return render(
     <ConsoleLayout frame={frame} title={heading}>
-      <dialog open aria-labelledby="otp-title" aria-describedby="otp-warning">
+      <dialog open aria-labelledby="otp-title" aria-describedby="otp-warning otp-expiry">
         <h1 id="otp-title">{heading}</h1>
         <p id="otp-warning" class="warning">
           Give it to the user over a safe channel now: it is shown only once. The previous one-time password no longer works.
         </p>
         <CopyField id="one-time-password" label="One-time password" value={r.password} />
+        <ValidUntil id="otp-expiry" expiresAt={r.expiresAt} />
         <p><a href={`${BASE}/${r.userId}`}>{`Done: go to ${r.email}`}</a></p>
       </dialog>
     </ConsoleLayout>,

@@ -48,6 +48,24 @@ export interface AuthorizationView {
   updatedAt: string;
 }
 
+/**
+ * One user's access to an app through one client: every live authorization of that user for the
+ * client (each consent records one, with its own refresh tokens) folded into one, as the console
+ * lists it.
+ */
+export interface UserAccessView {
+  userId: string;
+  email: string;
+  clientId: string;
+  /** Every scope any of them grants: the newest one's, then any more the older ones still grant. */
+  scopes: string[];
+  /** The newest authorization; `revokeAccess` of it ends them all. */
+  authorizationId: string;
+  /** The first authorization's creation and the last change of any. */
+  createdAt: string;
+  updatedAt: string;
+}
+
 export interface AuthorizedAppView {
   appId: string;
   name: string;
@@ -70,6 +88,23 @@ export interface UninstallResult {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 const byName = (a: AuthorizedAppView, b: AuthorizedAppView) => (a.name < b.name ? -1 : a.name > b.name ? 1 : a.appId < b.appId ? -1 : 1);
+
+/** An app's live authorizations (newest first) as one access per user and client, in the order of each one's newest authorization. */
+export function accessOf(app: Pick<AuthorizedAppView, 'authorizations'>): UserAccessView[] {
+  const byUserAndClient = new Map<string, UserAccessView>();
+  for (const a of app.authorizations) {
+    const key = JSON.stringify([a.userId, a.clientId]);
+    const known = byUserAndClient.get(key);
+    if (!known) {
+      byUserAndClient.set(key, { userId: a.userId, email: a.email, clientId: a.clientId, scopes: [...a.scopes], authorizationId: a.authorizationId, createdAt: a.createdAt, updatedAt: a.updatedAt });
+      continue;
+    }
+    known.scopes.push(...a.scopes.filter((scope) => !known.scopes.includes(scope)));
+    if (a.createdAt < known.createdAt) known.createdAt = a.createdAt; // ISO-8601 UTC strings of one length sort as their times
+    if (a.updatedAt > known.updatedAt) known.updatedAt = a.updatedAt;
+  }
+  return [...byUserAndClient.values()];
+}
 
 export class InstallationService {
   constructor(
@@ -175,7 +210,23 @@ export class InstallationService {
    * Ends one authorization with its refresh and access tokens: the user's own (any member,
    * `user_revoked`) or anyone's (tenant admins, `admin_revoked`).
    */
-  async revoke(tenantId: string, authorizationId: string, actor: Actor): Promise<void> {
+  revoke(tenantId: string, authorizationId: string, actor: Actor): Promise<void> {
+    return this.end(tenantId, authorizationId, actor, async () => []);
+  }
+
+  /**
+   * `revoke`, and with it every other live authorization of the same user for the same client
+   * (one access as `accessOf` shows it), in one transaction: nothing of that access is left.
+   */
+  revokeAccess(tenantId: string, authorizationId: string, actor: Actor): Promise<void> {
+    return this.end(tenantId, authorizationId, actor, async (tx, a) => {
+      const ids = (await tx.authorizations.findLive({ tenantId, userId: a.userId, clientId: a.clientId })).filter((id) => id !== a.id);
+      return (await Promise.all(ids.map((id) => tx.authorizations.find(id)))).filter((r) => r !== undefined);
+    });
+  }
+
+  /** Ends a live authorization of the tenant and the ones `more` adds, after the checks of `revoke`. */
+  private async end(tenantId: string, authorizationId: string, actor: Actor, more: (tx: Stores, a: AuthorizationRecord) => Promise<AuthorizationRecord[]>): Promise<void> {
     const { storage } = this.deps;
     const apply = await storage.transaction(async (tx) => {
       await this.authorize(tx, tenantId, actor, 'iam:observer');
@@ -183,7 +234,7 @@ export class InstallationService {
       if (!a || a.tenantId !== tenantId || a.revokedAt !== null) throw notFound(NO_AUTHORIZATION);
       const own = actor.type === 'user' && actor.id === a.userId;
       if (!own && !(await this.holds(tx, tenantId, actor, ADMIN))) throw forbidden('Only a tenant admin may revoke another user’s authorization.');
-      return revokeAuthorizationsIn(this.deps, tx, [a], actor, own ? 'user_revoked' : 'admin_revoked');
+      return revokeAuthorizationsIn(this.deps, tx, [a, ...(await more(tx, a))], actor, own ? 'user_revoked' : 'admin_revoked');
     });
     apply();
   }

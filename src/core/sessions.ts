@@ -32,7 +32,7 @@ export function signInEmail(raw: string): string {
  * Console sessions: opaque 256-bit ids kept server-side as keyed hashes, idle and absolute
  * timeouts, a CSRF token derived from the session, and password checks throttled per account and
  * client, per client, and per account (`PasswordLimits`). A one-time password opens one session,
- * within its lifetime.
+ * before the expiry stored when it was issued (a later TESSERA_ONE_TIME_PASSWORD_TTL does not move it).
  */
 export class SessionService {
   private readonly throttle: PasswordThrottle;
@@ -45,7 +45,6 @@ export class SessionService {
       key: Buffer;
       idleMs: number;
       lifetimeMs: number;
-      oneTimePasswordTtlMs: number;
       limits: PasswordLimits;
     },
   ) {
@@ -93,7 +92,7 @@ export class SessionService {
     const now = clock.now();
     const outcome = await storage.transaction(async (tx) => {
       if (user.mustChangePassword) {
-        const spent = await tx.users.spendOneTimePassword(user.id, now, now - this.deps.oneTimePasswordTtlMs);
+        const spent = await tx.users.spendOneTimePassword(user.id, now);
         if (spent !== 'spent') return spent;
       }
       if (replacing !== undefined) {
@@ -184,7 +183,7 @@ export class SessionService {
     const { storage, clock, audit } = this.deps;
     const hash = await hashPassword(next);
     await storage.transaction(async (tx) => {
-      await tx.users.setPassword(ctx.user.id, hash, false, clock.now());
+      await tx.users.setPassword(ctx.user.id, hash, clock.now(), null);
       await tx.sessions.deleteForUser(ctx.user.id, ctx.session.idHash);
       await audit.record(tx, { action: 'user.password_changed', tenantId: ctx.session.tenantId, actor: { type: 'user', id: ctx.user.id, ip }, target: { type: 'user', id: ctx.user.id } });
     });

@@ -34,7 +34,8 @@ export interface UserRecord {
 /** The lifetime facts of an account's current password, read for showing a one-time password's state. */
 export interface OneTimePasswordRecord {
   userId: string;
-  setAt: number | null;
+  /** When the one-time password stops signing in, fixed when it was issued; null when there is none. */
+  expiresAt: number | null;
   usedAt: number | null;
 }
 
@@ -176,21 +177,28 @@ export interface TenantStore {
 }
 
 export interface UserStore {
-  /** Throws `ConflictError` when the e-mail is taken. */
-  insert(u: UserRecord): Promise<void>;
+  /**
+   * Throws `ConflictError` when the e-mail is taken. An account created with a one-time password
+   * (`mustChangePassword`) stores `oneTimePasswordExpiresAt`, the end its issuer fixed; without one
+   * the one-time password counts as expired.
+   */
+  insert(u: UserRecord, oneTimePasswordExpiresAt?: number | null): Promise<void>;
   findById(id: string): Promise<UserRecord | undefined>;
   findByEmail(email: string): Promise<UserRecord | undefined>; // exact match on the lower-cased e-mail
-  /** Sets the password (a one-time password when `mustChangePassword`), unused, set at `at`. */
-  setPassword(id: string, passwordHash: string, mustChangePassword: boolean, at: number): Promise<void>;
+  /**
+   * Sets the password at `at`: a one-time password, unused, that stops signing in at
+   * `oneTimePasswordExpiresAt`, or (null) the user's own password.
+   */
+  setPassword(id: string, passwordHash: string, at: number, oneTimePasswordExpiresAt: number | null): Promise<void>;
   /**
    * Spends a one-time password at the sign-in it opens, in one atomic statement: 'spent' when this
    * call spent it; 'used' when it was spent before (or the password is no longer one-time);
-   * 'expired' when it was set at or before `setAfter`.
+   * 'expired' when its stored expiry is at or before `at` (or it has none).
    */
-  spendOneTimePassword(id: string, at: number, setAfter: number): Promise<'spent' | 'used' | 'expired'>;
+  spendOneTimePassword(id: string, at: number): Promise<'spent' | 'used' | 'expired'>;
   /**
-   * When each account's current password was set (null: before migration 0004) and when it was
-   * spent as a one-time password (null: not yet, or not one-time); unknown ids are left out.
+   * When each account's one-time password stops signing in (as stored when it was issued; null:
+   * none) and when it was spent (null: not yet, or not one-time); unknown ids are left out.
    */
   findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]>;
   addMembership(m: MembershipRecord): Promise<void>;

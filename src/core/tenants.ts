@@ -13,7 +13,7 @@ export const TENANT_NAME_PATTERN = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
 /** Tenants and their users (people). */
 export class TenantService {
   constructor(
-    private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; baseUrl: string; tenantDomain: string },
+    private readonly deps: { storage: Storage; clock: Clock; audit: AuditLog; baseUrl: string; tenantDomain: string; oneTimePasswordTtlMs: number },
   ) {}
 
   view(t: TenantRecord) {
@@ -37,10 +37,10 @@ export class TenantService {
 
   /**
    * Creates a tenant with its first tenant admin; a generated password must be changed at first
-   * sign-in. `adminPassword` is null when the e-mail names an existing account: it becomes the
-   * tenant admin and keeps its password.
+   * sign-in, before `adminPasswordExpiresAt`. Both are null when the e-mail names an existing
+   * account: it becomes the tenant admin and keeps its password.
    */
-  async create(name: string, adminEmail: string, actor: Actor): Promise<ReturnType<TenantService['view']> & { adminEmail: string; adminPassword: string | null }> {
+  async create(name: string, adminEmail: string, actor: Actor): Promise<ReturnType<TenantService['view']> & { adminEmail: string; adminPassword: string | null; adminPasswordExpiresAt: string | null }> {
     if (!TENANT_NAME_PATTERN.test(name)) {
       throw badRequest('name: use 1–63 lower-case letters, digits and inner hyphens (it becomes a host name).');
     }
@@ -56,7 +56,7 @@ export class TenantService {
       await this.deps.audit.record(tx, { action: 'tenant.created', tenantId: tenant.id, actor, target: { type: 'tenant', id: tenant.id }, details: { name } });
       return addMember(tx, this.deps, tenant.id, { email: adminEmail, role: 'iam:tenantAdmin' }, actor);
     });
-    return { ...this.view(tenant), adminEmail: admin.email, adminPassword: admin.password ?? null };
+    return { ...this.view(tenant), adminEmail: admin.email, adminPassword: admin.password ?? null, adminPasswordExpiresAt: admin.expiresAt ?? null };
   }
 
   /** Adds a user to a tenant (creating the account when the e-mail is new), for the CLI and tests. */

@@ -31,7 +31,7 @@ const roleOf = (roles: string[]): string => USER_ROLES.find((r) => roles.include
 export type OneTimePasswordState = 'unused' | 'spent' | 'expired';
 export interface OneTimePasswordView {
   state: OneTimePasswordState;
-  /** When it stops (or stopped) being good for its one sign-in; null for one set before one-time passwords expired. */
+  /** When it stops (or stopped) being good for its one sign-in, as fixed when it was issued; null when none was stored (it cannot sign in). */
   expiresAt: string | null;
   /** When it opened its one session (state `spent`), else null. */
   usedAt: string | null;
@@ -41,13 +41,12 @@ const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOStrin
 
 /**
  * The state of a one-time password, by the rules sign-in applies (`SessionService.signIn` and
- * `spendOneTimePassword`): spent once it opened a session, else expired from `ttlMs` after it
- * was set, else unused.
+ * `spendOneTimePassword`): spent once it opened a session, else expired from the expiry stored
+ * when it was issued (or without one), else unused.
  */
-export function oneTimePasswordView(otp: OneTimePasswordRecord | undefined, now: number, ttlMs: number): OneTimePasswordView {
-  const setAt = otp?.setAt ?? null;
+export function oneTimePasswordView(otp: OneTimePasswordRecord | undefined, now: number): OneTimePasswordView {
+  const expiresAt = otp?.expiresAt ?? null;
   const usedAt = otp?.usedAt ?? null;
-  const expiresAt = setAt === null ? null : setAt + ttlMs;
   const state: OneTimePasswordState = usedAt !== null ? 'spent' : expiresAt === null || expiresAt <= now ? 'expired' : 'unused';
   return { state, expiresAt: iso(expiresAt), usedAt: iso(usedAt) };
 }
@@ -65,19 +64,29 @@ export interface NewUserResult {
   userId: string;
   email: string;
   role: UserRole;
-  /** Set when the password was generated: shown once, valid for one sign-in. */
+  /** Set when the password was generated: shown once, valid for one sign-in until `expiresAt`. */
   password: string | undefined;
+  /** With `password`: when it stops signing in (ISO 8601), as stored. */
+  expiresAt: string | undefined;
+}
+
+/** What issues one-time passwords needs: the clock, the audit log and TESSERA_ONE_TIME_PASSWORD_TTL. */
+export interface IssuerDeps {
+  clock: Clock;
+  audit: AuditLog;
+  oneTimePasswordTtlMs: number;
 }
 
 /**
  * Adds a person to a tenant with one role, inside the caller's transaction: a new e-mail gets an
  * account (with `password`, or a generated one-time password that must be changed at first
- * sign-in); an existing account is added as it is and keeps its password. The one implementation,
- * shared by tenant creation, the CLI, the management API and the console.
+ * sign-in and expires `oneTimePasswordTtlMs` from now, fixed now); an existing account is added
+ * as it is and keeps its password. The one implementation, shared by tenant creation, the CLI,
+ * the management API and the console.
  */
 export async function addMember(
   tx: Stores,
-  deps: { clock: Clock; audit: AuditLog },
+  deps: IssuerDeps,
   tenantId: string,
   input: { email: string; role: string; password?: string | undefined },
   actor: Actor,
@@ -89,15 +98,17 @@ export async function addMember(
   let user: UserRecord | undefined = await tx.users.findByEmail(email);
   const newAccount = user === undefined;
   let shown: string | undefined;
+  let expiresAt: number | undefined;
   if (!user) {
     if (input.password !== undefined) {
       const problem = passwordProblem(input.password);
       if (problem) throw badRequest(`password: ${problem}`);
     }
     shown = input.password === undefined ? generatePassword() : undefined;
-    user = { id: newUuid(), email, passwordHash: await hashPassword(input.password ?? shown!), mustChangePassword: input.password === undefined, disabledAt: null, createdAt: now, updatedAt: now };
+    expiresAt = shown === undefined ? undefined : now + deps.oneTimePasswordTtlMs;
+    user = { id: newUuid(), email, passwordHash: await hashPassword(input.password ?? shown!), mustChangePassword: shown !== undefined, disabledAt: null, createdAt: now, updatedAt: now };
     try {
-      await tx.users.insert(user);
+      await tx.users.insert(user, expiresAt ?? null);
     } catch (e) {
       if (e instanceof ConflictError) throw conflict(`email: an account for ${email} was created at the same moment; try again.`);
       throw e;
@@ -113,7 +124,7 @@ export async function addMember(
   }
   await tx.changes.append({ kind: 'user', key: user.id, at: now });
   await deps.audit.record(tx, { action: 'user.created', tenantId, actor, target: { type: 'user', id: user.id }, details: { email, role, newAccount } });
-  return { userId: user.id, email, role, password: shown };
+  return { userId: user.id, email, role, password: shown, expiresAt: expiresAt === undefined ? undefined : new Date(expiresAt).toISOString() };
 }
 
 export interface UserPatch {
@@ -148,7 +159,7 @@ export class UserService {
     const otps = new Map((await db.users.findOneTimePasswords(pending)).map((o) => [o.userId, o]));
     const now = this.deps.clock.now();
     return members.map(({ user, membership }) =>
-      userView(user, membership, user.mustChangePassword ? oneTimePasswordView(otps.get(user.id), now, this.deps.oneTimePasswordTtlMs) : null));
+      userView(user, membership, user.mustChangePassword ? oneTimePasswordView(otps.get(user.id), now) : null));
   }
 
   private async view(db: Stores, member: Member): Promise<UserView> {
@@ -221,14 +232,17 @@ export class UserService {
     return user && membership ? this.view(storage, { user, membership }) : undefined;
   }
 
-  /** Adds a member; `password` is the one-time password of a new account, null when an existing account was added. */
-  async add(tenantId: string, input: { email: string; role: string }, actor: Actor): Promise<{ userId: string; email: string; role: UserRole; password: string | null }> {
-    const { storage, clock, audit } = this.deps;
+  /**
+   * Adds a member; `password` is the one-time password of a new account and `expiresAt` when it
+   * stops signing in, both null when an existing account was added.
+   */
+  async add(tenantId: string, input: { email: string; role: string }, actor: Actor): Promise<{ userId: string; email: string; role: UserRole; password: string | null; expiresAt: string | null }> {
+    const { storage } = this.deps;
     const added = await storage.transaction(async (tx) => {
       await this.authorize(tx, tenantId, actor, ADMIN);
-      return addMember(tx, { clock, audit }, tenantId, { email: input.email, role: input.role }, actor);
+      return addMember(tx, this.deps, tenantId, { email: input.email, role: input.role }, actor);
     });
-    return { userId: added.userId, email: added.email, role: added.role, password: added.password ?? null };
+    return { userId: added.userId, email: added.email, role: added.role, password: added.password ?? null, expiresAt: added.expiresAt ?? null };
   }
 
   changeRole(tenantId: string, userId: string, role: string, actor: Actor): Promise<UserView> {
@@ -275,17 +289,22 @@ export class UserService {
 
   /**
    * Issues a new one-time password for a member who has not yet chosen their own (the first one was
-   * lost before use). Their sessions end; once they chose a password, only they can change it (409),
-   * so no tenant admin can take over an account that other tenants may share.
+   * lost before use); it expires TESSERA_ONE_TIME_PASSWORD_TTL from now, fixed now (`expiresAt`).
+   * Their sessions end; once they chose a password, only they can change it (409), so no tenant
+   * admin can take over an account that other tenants may share.
    */
-  resetOneTimePassword(tenantId: string, userId: string, actor: Actor): Promise<{ userId: string; email: string; password: string }> {
+  resetOneTimePassword(tenantId: string, userId: string, actor: Actor): Promise<{ userId: string; email: string; password: string; expiresAt: string }> {
     return this.change(tenantId, userId, actor, async (tx, target, now) => {
       if (isSelf(actor, userId)) throw forbidden('You cannot reset your own password here; use Change password.');
       if (!target.user.mustChangePassword) throw conflict(`${target.user.email} has chosen their own password; only they can change it.`);
       const password = generatePassword();
-      await tx.users.setPassword(userId, await hashPassword(password), true, now);
+      const expiresAt = now + this.deps.oneTimePasswordTtlMs;
+      await tx.users.setPassword(userId, await hashPassword(password), now, expiresAt);
       await tx.sessions.deleteForUser(userId);
-      return { result: { userId, email: target.user.email, password }, events: [{ action: 'user.password_reset', details: { email: target.user.email } }] };
+      return {
+        result: { userId, email: target.user.email, password, expiresAt: new Date(expiresAt).toISOString() },
+        events: [{ action: 'user.password_reset', details: { email: target.user.email } }],
+      };
     });
   }
 

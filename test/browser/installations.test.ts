@@ -17,6 +17,7 @@ async function submit(page: Page, button: Locator): Promise<Response> {
 }
 
 const path = (page: Page) => new URL(page.url()).pathname;
+const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables and uninstalls by clicking', () => {
   let s: TestServer;
@@ -42,8 +43,12 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
     const partner = (await createTenant(s, 'partner')).tenantId;
     metrics = await publishClient(s, await createIntegrationClient(s, partner, { name: 'Partner Metrics' }));
     second = await publishClient(s, await createIntegrationClient(s, partner, { name: 'Second App' }));
+    // Each consent records an authorization of its own: the admin consented to Partner Metrics twice, the dev twice with other scopes.
     ids.admin = (await issueCode(s, metrics, { tenantId: demoId, userId: adminId })).authorizationId;
-    ids.dev = (await issueCode(s, metrics, { tenantId: demoId, userId: devId, scopes: ['monitors_read', 'timeseries_query'] })).authorizationId;
+    ids.devFirst = (await issueCode(s, metrics, { tenantId: demoId, userId: devId, scopes: ['timeseries_query'] })).authorizationId;
+    await pause(5); // the second consents are the newer ones
+    ids.adminAgain = (await issueCode(s, metrics, { tenantId: demoId, userId: adminId })).authorizationId;
+    ids.dev = (await issueCode(s, metrics, { tenantId: demoId, userId: devId, scopes: ['monitors_read'] })).authorizationId;
     ids.second = (await issueCode(s, second, { tenantId: demoId, userId: adminId })).authorizationId;
     ids.key = (await s.tessera.apiKeys.createForClient(demoId, { clientId: metrics.clientId, name: 'Partner Metrics' }, SYSTEM_ACTOR)).record.id;
   });
@@ -54,17 +59,18 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
 
   const live = async (id: string) => (await s.tessera.storage.authorizations.find(id))!.revokedAt === null;
 
-  it('TK-7 shows each app with its users and scopes; revokes one user; disables and enables an app', async () => {
+  it('TK-7 shows each app with its users and scopes, one row per user however often they consented; revokes one user; disables and enables an app', async () => {
     await page.goto(s.url + '/console');
     await Promise.all([page.waitForURL((u) => u.pathname === '/console/authorized-apps'), page.getByRole('link', { name: 'Authorized Apps' }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Authorized Apps');
     const section = page.getByRole('region', { name: 'Partner Metrics' });
     assert.equal(await section.getByRole('heading', { level: 2 }).textContent(), 'Partner Metrics');
     const rows = section.getByRole('table', { name: 'Users who authorized Partner Metrics' }).locator('tbody tr');
-    assert.equal(await rows.count(), 2);
+    assert.deepEqual(await rows.locator('td:first-child').allTextContents(), ['dev@demo.test', 'admin@demo.test (you)'], 'one row per user, not per consent; newest consent first');
     const devRow = rows.filter({ hasText: 'dev@demo.test' });
-    assert.equal(await devRow.locator('td').nth(1).textContent(), 'monitors_read timeseries_query');
-    assert.match((await rows.filter({ hasText: 'admin@demo.test' }).textContent()) ?? '', /monitors_read monitors_write timeseries_query/);
+    assert.equal(await devRow.locator('td').nth(1).textContent(), 'monitors_read timeseries_query', 'what the newest consent grants, then what the older one still does');
+    assert.equal(await rows.filter({ hasText: 'admin@demo.test' }).locator('td').nth(1).textContent(), 'monitors_read monitors_write timeseries_query');
+    assert.equal(await section.getByRole('button', { name: 'Revoke dev@demo.test’s access to Partner Metrics' }).count(), 1);
     assert.equal(await section.locator('dl.facts').textContent(), 'OwnerpartnerClientsPartner Metrics (published client)StatusEnabled');
     await assertAccessible(page, 'the authorized apps page');
     await screenshot(page, 'authorized-apps');
@@ -74,7 +80,7 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
     assert.equal(path(page), '/console/authorized-apps');
     assert.equal(await page.getByRole('status').textContent(), 'The authorization was revoked: that user’s access to the app ended at once.');
     assert.equal(await page.getByRole('cell', { name: 'dev@demo.test' }).count(), 0);
-    assert.deepEqual([await live(ids.dev!), await live(ids.admin!)], [false, true]);
+    assert.deepEqual([await live(ids.dev!), await live(ids.devFirst!), await live(ids.admin!), await live(ids.adminAgain!)], [false, false, true, true], 'the row\'s every consent, nobody else\'s');
 
     assert.equal((await submit(page, page.getByRole('button', { name: 'Disable Second App' }))).status(), 303);
     assert.equal(await page.getByRole('status').textContent(), 'The app was disabled: every user’s access ended, and nobody can authorize it until it is enabled.');
@@ -91,16 +97,16 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
     await page.goto(s.url + '/console/authorized-apps');
     await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/uninstall')), page.getByRole('button', { name: 'Uninstall Partner Metrics' }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Uninstall Partner Metrics from demo?');
-    assert.match((await page.locator('#uninstall-warning').textContent()) ?? '', /^Every user’s access and every API key of Partner Metrics in this tenant end at once: 1 authorization is revoked/);
+    assert.match((await page.locator('#uninstall-warning').textContent()) ?? '', /^Every user’s access and every API key of Partner Metrics in this tenant end at once: 2 authorizations are revoked/);
     assert.deepEqual(await page.getByRole('listitem').filter({ hasText: '@' }).allTextContents(), ['admin@demo.test']);
     await assertAccessible(page, 'the uninstall confirmation');
-    assert.equal(await live(ids.admin!), true, 'the confirmation page changes nothing');
+    assert.deepEqual([await live(ids.admin!), await live(ids.adminAgain!)], [true, true], 'the confirmation page changes nothing');
 
     assert.equal((await submit(page, page.getByRole('button', { name: 'Uninstall', exact: true }))).status(), 303);
     assert.equal(path(page), '/console/authorized-apps');
     assert.equal(await page.getByRole('status').textContent(), 'The app was uninstalled: every user’s access and every API key it created in this tenant ended.');
     assert.equal(await page.locator('main > p:not(.notice):not(.muted)').textContent(), 'No app is authorized in this tenant.');
-    assert.equal(await live(ids.admin!), false);
+    assert.deepEqual([await live(ids.admin!), await live(ids.adminAgain!)], [false, false]);
     assert.notEqual((await s.tessera.storage.apiKeys.find(demoId, ids.key!))!.revokedAt, null);
     await assertAccessible(page, 'the empty authorized apps page');
     assertClean(admin);

@@ -185,6 +185,13 @@ describe('Users in Chromium: the user page says where a one-time password stands
   let admin: Watched;
   let page: Page;
 
+  /** The page showing a fresh one-time password says until when it signs in, in words and as a machine-readable time, and the dialog is described by it. */
+  async function assertValidUntil(selector: string, iso: string): Promise<void> {
+    const text = `It works for one sign-in until ${iso.replace('T', ' ').replace(/\.000Z$/, ' UTC')}.`;
+    assert.deepEqual([await page.locator(selector).textContent(), await page.locator(`${selector} time`).getAttribute('datetime')], [text, iso]);
+    assert.ok((await page.getByRole('dialog').getAttribute('aria-describedby'))!.split(' ').includes(selector.slice(1)));
+  }
+
   /** The person a one-time password was given to, in a browser of their own: signs in with it and leaves. */
   async function signInOnce(email: string, oneTime: string): Promise<void> {
     const other = await openPage(browser);
@@ -210,6 +217,7 @@ describe('Users in Chromium: the user page says where a one-time password stands
     await page.getByLabel('Email').fill('newcomer@demo.test');
     await submit(page, page.getByRole('button', { name: 'Add user' }));
     const oneTime = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    await assertValidUntil('#password-expiry', '2026-06-08T08:00:00.000Z');
     await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/console/users/')), page.getByRole('link', { name: 'Done: go to newcomer@demo.test' }).click()]);
     const newcomer = page.url();
     assert.equal(await fact(page, 'Password'), 'One-time password not used yet; it expires on 2026-06-08 08:00:00 UTC');
@@ -234,6 +242,7 @@ describe('Users in Chromium: the user page says where a one-time password stands
     const response = await submit(page, page.getByRole('button', { name: 'New one-time password' }));
     assert.equal(response.status(), 200);
     const fresh = await page.getByLabel('One-time password', { exact: true }).inputValue();
+    await assertValidUntil('#otp-expiry', '2026-06-15T08:01:00.000Z');
     await Promise.all([page.waitForURL((u) => u.pathname === `/console/users/${late.userId}`), page.getByRole('link', { name: 'Done: go to late@demo.test' }).click()]);
     assert.equal(await fact(page, 'Password'), 'One-time password not used yet; it expires on 2026-06-15 08:01:00 UTC');
     await signInOnce('late@demo.test', fresh);

@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describeConfig } from '../../src/config.ts';
+import { openStorage } from '../../src/storage/sql/open.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createTenant, form, managementApi, signIn, signInFresh, type Session } from '../helpers/api.ts';
@@ -41,7 +42,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
   });
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
-    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
+    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
     assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword']);
@@ -69,7 +70,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
 
   it('adds users and rotates keys', async () => {
     const u = await json('user', 'create', '--tenant', 'acme', '--email', 'o@acme.test', '--role', 'iam:observer');
-    assert.deepEqual(Object.keys(u), ['userId', 'email', 'role', 'password']);
+    assert.deepEqual(Object.keys(u), ['userId', 'email', 'role', 'password', 'expiresAt']);
     const k = await json('keys', 'rotate', '--now');
     assert.deepEqual(Object.keys(k), ['kid', 'signsFrom']);
   });
@@ -128,14 +129,14 @@ describe('tessera CLI and the SQLite file', () => {
     closeSync(openSync(file, 'w', 0o640));
     const env = cleanEnv({ TESSERA_DATA_DIR: join(dir, 'data') });
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--database-url', `sqlite:${file}`, '--json'], { env });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
     assert.equal(mode(file), 0o640);
   });
 
   it('creates the SQLite file in --data-dir, owner-only, when no database URL is given', async () => {
     const dataDir = join(dir, 'fresh', 'data');
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--data-dir', dataDir, '--json'], { env: cleanEnv({}) });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
     assert.deepEqual([mode(join(dir, 'fresh')), mode(dataDir), mode(join(dataDir, 'tessera.db'))], [0o700, 0o700, 0o600]);
   });
 });
@@ -259,7 +260,7 @@ for (const engine of engines()) describe(`tessera app and client commands (${eng
       [app.appId, 'Acme Metrics', byId([{ clientId: test.clientId, kind: 'test', name: 'Acme Metrics' }, { clientId: published.clientId, kind: 'published', name: 'Acme Metrics' }] as never)],
       [imported.appId, 'Acme Metrics', byId(imported.clients.map((c: { clientId: string }, i: number) => ({ clientId: c.clientId, kind: i === 0 ? 'test' : 'published', name: 'Acme Metrics' })))],
     ]);
-    assert.deepEqual(await json('app', 'list', '--tenant', 'globex').catch((e: { stderr: string }) => e.stderr.trim()), 'tessera: No tenant named "globex".');
+    assert.deepEqual(await json('app', 'list', '--tenant', 'globex').catch((e: { stderr: string }) => e.stderr.trim()), '{"error":"not_found","message":"No tenant named \\"globex\\"."}');
   });
 });
 
@@ -315,6 +316,8 @@ for (const engine of engines()) describe(`tessera user one-time-password: an ope
   /** The tenant admin as an observer reads them (signed in afresh: the clock jumps past session timeouts). */
   const adminView = async () => (await managementApi(s, await signIn(s, 'watcher@acme.test', PASSWORD))('GET', '/api/v2/users?q=admin')).json!.items[0] as Record<string, unknown>;
   const whoAmI = async (session: Session) => (await managementApi(s, session)('GET', '/api/v2/session')).status;
+  /** The expiry the database holds for a user's one-time password. */
+  const stored = async (userId: string) => (await s.tessera.storage.users.findOneTimePasswords([userId]))[0]?.expiresAt;
 
   before(async () => {
     s = await startTestServer(engine, { clock });
@@ -339,11 +342,13 @@ for (const engine of engines()) describe(`tessera user one-time-password: an ope
     // Human form: the password once, with its expiry; the e-mail in any case, with spaces.
     const before = Date.now();
     const { stdout } = await cli('--tenant', 'acme', '--email', ' Admin@ACME.test ');
-    const human = /^user admin@acme\.test \(([0-9a-f-]{36})\), one-time password: ([0-9A-Za-z]{24})\n\(shown only now; it works for one sign-in until (\S+), at which they choose their own; the previous one no longer works and their sessions have ended\)\n$/.exec(stdout);
+    const human = /^user admin@acme\.test \(([0-9a-f-]{36})\), one-time password: ([0-9A-Za-z]{24}) \(expires (\S+)\)\n\(shown only now; it works for one sign-in, at which they choose their own; the previous one no longer works and their sessions have ended\)\n$/.exec(stdout);
     assert.ok(human, stdout);
     assert.equal(human[1], adminId);
     const expiresAt = Date.parse(human[3]!);
+    assert.equal(new Date(expiresAt).toISOString(), human[3], 'ISO 8601');
     assert.ok(expiresAt >= before + TTL && expiresAt <= Date.now() + TTL, human[3]);
+    assert.equal(await stored(adminId), expiresAt, 'the expiry printed is the one stored');
     const first = await signIn(s, acme.adminEmail, human[2]!);
     assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
     // The admin leaves without choosing a password: the one-time password is spent.
@@ -359,6 +364,7 @@ for (const engine of engines()) describe(`tessera user one-time-password: an ope
     assert.deepEqual({ ...again, password: '', expiresAt: '' }, { userId: adminId, email: 'admin@acme.test', password: '', expiresAt: '' });
     assert.match(again.password, /^[0-9A-Za-z]{24}$/);
     assert.deepEqual(((await adminView()).oneTimePassword as Record<string, unknown>), { state: 'unused', expiresAt: again.expiresAt, usedAt: null });
+    assert.equal(await stored(adminId), Date.parse(again.expiresAt));
     assert.equal(await whoAmI(first), 401, 'the session the spent password opened ended');
     assert.equal((await signIn(s, acme.adminEmail, human[2]!)).status, 401);
     const admin = await signInFresh(s, acme.adminEmail, again.password);
@@ -377,6 +383,43 @@ for (const engine of engines()) describe(`tessera user one-time-password: an ope
     assert.equal(JSON.stringify(events.json).includes(again.password), false);
   });
 
+  it('CS-9 user create and user one-time-password print (text and --json) the expiry they stored; the API shows it and the server, whose TTL differs, honours it', async () => {
+    const HOUR = 3_600_000;
+    // The operator's shell says one hour; the server runs with the default, 7 days.
+    const user = async (...args: string[]) => (await exec(process.execPath, ['bin/tessera.js', 'user', ...args], { env: { ...s.env, TESSERA_ONE_TIME_PASSWORD_TTL: '3600' } })).stdout;
+    const view = async (userId: string) => (await managementApi(s, await signIn(s, 'watcher@acme.test', PASSWORD))('GET', `/api/v2/users/${userId}`)).json!.oneTimePassword;
+    /** An ISO 8601 time about an hour after the command ran, equal to the stored expiry and the API's. */
+    const agrees = async (userId: string, expiresAt: string, ranFrom: number) => {
+      const ms = Date.parse(expiresAt);
+      assert.equal(new Date(ms).toISOString(), expiresAt, 'ISO 8601');
+      assert.ok(ms >= ranFrom + HOUR && ms <= Date.now() + HOUR, expiresAt);
+      assert.deepEqual([await stored(userId), await view(userId)], [ms, { state: 'unused', expiresAt, usedAt: null }]);
+    };
+
+    let ran = Date.now();
+    const created = JSON.parse(await user('create', '--tenant', 'acme', '--email', 'early@acme.test', '--json')) as Record<string, string>;
+    assert.deepEqual({ ...created, userId: '', password: '', expiresAt: '' }, { userId: '', email: 'early@acme.test', role: 'iam:observer', password: '', expiresAt: '' });
+    await agrees(created.userId!, created.expiresAt!, ran);
+
+    ran = Date.now();
+    const text = await user('create', '--tenant', 'acme', '--email', 'late@acme.test');
+    const human = /^user late@acme\.test \(([0-9a-f-]{36})\), one-time password: ([0-9A-Za-z]{24}) \(expires (\S+)\)\n$/.exec(text);
+    assert.ok(human, text);
+    await agrees(human[1]!, human[3]!, ran);
+
+    ran = Date.now();
+    const reset = JSON.parse(await user('one-time-password', '--tenant', 'acme', '--email', 'late@acme.test', '--json')) as Record<string, string>;
+    assert.deepEqual({ ...reset, password: '', expiresAt: '' }, { userId: human[1], email: 'late@acme.test', password: '', expiresAt: '' });
+    await agrees(human[1]!, reset.expiresAt!, ran);
+
+    // The server's clock reaches the printed expiries: it signs in until then, not at then, although its own TTL is 7 days.
+    clock.advance(Date.parse(created.expiresAt!) - 1 - clock.now());
+    assert.equal((await signIn(s, 'early@acme.test', created.password!)).status, 303);
+    clock.advance(Date.parse(reset.expiresAt!) - clock.now());
+    assert.equal((await signIn(s, 'late@acme.test', reset.password!)).status, 401);
+    assert.deepEqual(await view(human[1]!), { state: 'expired', expiresAt: reset.expiresAt, usedAt: null });
+  });
+
   it('fails clearly for an unknown tenant (exit 3) and an e-mail that is not a member (exit 3), and changes nothing', async () => {
     await s.tessera.tenants.create('globex', 'admin@globex.test', SYSTEM_ACTOR);
     const resets = () => s.tessera.storage.audit.list({ tenantId: acme.tenantId, limit: 100, action: 'user.password_reset' });
@@ -391,5 +434,111 @@ for (const engine of engines()) describe(`tessera user one-time-password: an ope
     }
     await assert.rejects(cli('--tenant', 'acme'), (e: Failure) => e.code === 1 && e.stderr.startsWith("error: required option '--email <email>' not specified\n"));
     assert.deepEqual(await resets(), before);
+  });
+});
+
+for (const engine of engines()) describe(`tessera CLI failures with --json (${engine})`, () => {
+  let dir: string;
+  let db: TestDatabase;
+  let env: NodeJS.ProcessEnv;
+  /** A command that must fail: [exit code, stdout, stderr]. */
+  const failed = async (args: string[], vars: Record<string, string> = {}): Promise<[number, string, string]> => {
+    try {
+      await exec(process.execPath, ['bin/tessera.js', ...args], { env: { ...env, ...vars } });
+    } catch (e) {
+      const f = e as Failure & { stdout: string };
+      return [f.code, f.stdout, f.stderr];
+    }
+    return assert.fail(`${args.join(' ')} succeeded`);
+  };
+  const jsonError = (error: string, message: string) => `${JSON.stringify({ error, message })}\n`;
+
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-errors-'));
+    db = await freshDatabaseUrl(engine);
+    env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url });
+    await exec(process.execPath, ['bin/tessera.js', 'tenant', 'create', 'acme', '--admin-email', 'a@acme.test'], { env });
+  });
+  after(async () => {
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('prints one JSON object on stderr, coded as the management API\'s problems, with the exit code of the text answer (3 for not found)', async () => {
+    const cases: Array<[string[], number, string, string]> = [
+      [['principal', 'create', '--tenant', 'nobody', '--name', 'x'], 3, 'not_found', 'No tenant named "nobody".'],
+      [['principal', 'rotate', 'srv_0000000000000000000000', '--tenant', 'acme', '--revoke-rotated-after', 'P31D'], 1, 'bad_request', 'revokeRotatedAfter: at most P30D.'],
+      [['principal', 'delete', 'abc_0000000000000000000000', '--tenant', 'acme'], 1, 'bad_request', 'abc_0000000000000000000000 is not a principal id: service principal ids start with srv_, agent principal ids with agt_.'],
+      [['app', 'import', join(dir, 'missing.json'), '--tenant', 'acme'], 1, 'bad_request', `ENOENT: no such file or directory, open '${join(dir, 'missing.json')}'`],
+      [['tenant', 'create', 'acme', '--admin-email', 'b@acme.test'], 1, 'conflict', 'A tenant named "acme" exists.'],
+    ];
+    for (const [args, code, error, message] of cases) {
+      assert.deepEqual(await failed([...args, '--json']), [code, '', jsonError(error, message)], args.join(' '));
+    }
+    assert.deepEqual(await failed(['tenant', 'list', '--json'], { TESSERA_PORT: 'eighty' }), [1, '', jsonError('invalid_config', 'TESSERA_PORT: Expected integer (got "eighty")')]);
+  });
+
+  it('reports commander\'s usage errors (unknown option or command, missing option or argument, bad choice) as bad_request, without the help text', async () => {
+    const cases: Array<[string[], string]> = [
+      [['principal', 'create', '--tenant', 'acme', '--name', 'x', '--bogus'], "unknown option '--bogus'"],
+      [['principal', 'create', '--tenant', 'acme', '--name', 'x', '--jsn', '--json'], "unknown option '--jsn' (Did you mean --json?)"],
+      [['principal', 'create', '--tenant', 'acme'], "required option '--name <displayName>' not specified"],
+      [['principal', 'create', '--tenant', 'acme', '--name', 'x', '--type', 'robot'], "option '--type <type>' argument 'robot' is invalid. Allowed choices are service, agent."],
+      [['principal', 'rotate', '--tenant', 'acme'], "missing required argument 'clientId'"],
+      [['tenant', 'remove', 'acme'], "unknown command 'remove'"],
+    ];
+    for (const [args, message] of cases) {
+      assert.deepEqual(await failed([...args, '--json']), [1, '', jsonError('bad_request', message)], args.join(' '));
+    }
+  });
+
+  it('without --json prints text as before, and a --json that is an option\'s value asks for no JSON', async () => {
+    assert.deepEqual(await failed(['principal', 'create', '--tenant', 'nobody', '--name', 'x']), [3, '', 'tessera: No tenant named "nobody".\n']);
+    assert.deepEqual(await failed(['principal', 'create', '--tenant', 'nobody', '--name', '--json']), [3, '', 'tessera: No tenant named "nobody".\n']);
+    const [code, stdout, stderr] = await failed(['principal', 'create', '--tenant', 'acme', '--name', 'x', '--bogus']);
+    assert.deepEqual([code, stdout, stderr.split('\n').slice(0, 3)], [1, '', ["error: unknown option '--bogus'", '', 'Usage: tessera principal create [options]']], 'the error, then the help');
+  });
+});
+
+for (const engine of engines()) describe(`tessera start: the first admin's one-time password (${engine})`, () => {
+  let dir: string;
+  let db: TestDatabase;
+  let server: ChildProcess | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-banner-'));
+    db = await freshDatabaseUrl(engine);
+  });
+  after(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('CS-9 the start-up banner says until when the demo admin\'s one-time password is valid: the expiry stored with it', async () => {
+    const port = await freePort();
+    const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url, TESSERA_HOST: '127.0.0.1', TESSERA_ONE_TIME_PASSWORD_TTL: '3600' });
+    const started = Date.now();
+    server = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    server.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    await waitReady(`http://localhost:${port}`);
+    const banner = new RegExp(
+      `^\\nDemo tenant "demo" created\\. Sign in at http://localhost:${port}/login as admin@demo\\.test\\n` +
+        'with this one-time password \\(shown once; valid for one sign-in until (\\S+); you will choose your own\\): ([0-9A-Za-z]{24})\\n\\n',
+    ).exec(out);
+    assert.ok(banner, out);
+    const expiresAt = Date.parse(banner[1]!);
+    assert.equal(new Date(expiresAt).toISOString(), banner[1], 'ISO 8601');
+    assert.ok(expiresAt >= started + 3_600_000 && expiresAt <= Date.now() + 3_600_000, banner[1]);
+    const storage = await openStorage(db.url);
+    try {
+      const admin = await storage.users.findByEmail('admin@demo.test');
+      assert.deepEqual(await storage.users.findOneTimePasswords([admin!.id]), [{ userId: admin!.id, expiresAt, usedAt: null }]);
+    } finally {
+      await storage.close();
+    }
   });
 });

@@ -1,11 +1,17 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { renderErrorPage, renderLoginPage, renderPasswordPage } from '../../src/console/pages.tsx';
 import type { AuditEventRecord } from '../../src/core/stores.ts';
 import { createTenant, form } from '../helpers/api.ts';
-import { databaseText, engines, startTestServer, type TestServer } from '../helpers/server.ts';
+import { loadConfig } from '../../src/config.ts';
+import { startServer } from '../../src/main.ts';
+import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
+import { databaseText, engines, freePort, startTestServer, type TestServer } from '../helpers/server.ts';
 
 /**
  * Sign-in hardening over the wire: bounded e-mails (RL-4), single-use and expiring one-time
@@ -475,6 +481,89 @@ for (const engine of engines()) {
       assert.equal((await v.signIn(a.email, a.password!)).status, 303);
       clock.advance(1);
       assert.equal((await v.signIn(b.email, b.password!)).status, 401);
+    });
+  });
+
+  describe(`a one-time password keeps the lifetime it was issued with across restarts (${engine})`, () => {
+    const clock = new ManualClock(Date.UTC(2026, 0, 1, 9));
+    const HOUR = 3_600_000;
+    const at = (ms: number) => new Date(ms).toISOString();
+    let db: TestDatabase;
+    let dataDir: string;
+    let baseUrl: string;
+    let s: TestServer | undefined;
+
+    /**
+     * Stops the running server and starts Tessera again on the same database, master key and base
+     * URL, with TESSERA_ONE_TIME_PASSWORD_TTL=`ttlSeconds` (on a new port: no pooled connection of
+     * the previous server is reused).
+     */
+    async function restart(ttlSeconds: number): Promise<TestServer> {
+      await s?.app.close();
+      const env: NodeJS.ProcessEnv = {
+        ...process.env, TESSERA_PORT: String(await freePort()), TESSERA_BASE_URL: baseUrl, TESSERA_HOST: '127.0.0.1', TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: db.url,
+        TESSERA_LOG_LEVEL: 'silent', TESSERA_CHANGE_POLL_INTERVAL: '100', TESSERA_ONE_TIME_PASSWORD_TTL: String(ttlSeconds),
+      };
+      const config = loadConfig(env);
+      const started = await startServer(config, { clock });
+      s = { url: config.baseUrl, config, ...started, env, close: () => started.app.close() };
+      return s;
+    }
+
+    before(async () => {
+      db = await freshDatabaseUrl(engine);
+      dataDir = mkdtempSync(join(tmpdir(), 'tessera-data-'));
+      baseUrl = `http://localhost:${await freePort()}`;
+    });
+    after(async () => {
+      await s?.app.close();
+      await db.drop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+
+    it('CS-9 a one-time password issued under TESSERA_ONE_TIME_PASSWORD_TTL=3600 is refused 3600 s on although the server restarted with 86400, like a wrong password; one issued under 86400 outlives a restart with 3600', async () => {
+      const issued = clock.now();
+      let server = await restart(3600);
+      const acme = await createTenant(server, 'acme');
+      const a = await server.tessera.users.add(acme.tenantId, { email: 'a@acme.test', role: 'iam:observer' }, SYSTEM_ACTOR);
+      const b = await server.tessera.users.add(acme.tenantId, { email: 'b@acme.test', role: 'iam:observer' }, SYSTEM_ACTOR);
+      assert.deepEqual([a.expiresAt, b.expiresAt, acme.adminPasswordExpiresAt], [at(issued + HOUR), at(issued + HOUR), at(issued + HOUR)]);
+      const v = new Visitor(server);
+      await v.changePassword(await v.session(acme.adminEmail, acme.adminPassword), acme.adminPassword, PASSWORD);
+      /** The one-time password of a user as the API shows it, and as the database holds it. */
+      const otp = async (userId: string) => {
+        const r = await new Visitor(server).send('GET', `/api/v2/users/${userId}`, { cookie: await new Visitor(server).session(acme.adminEmail, PASSWORD) });
+        assert.equal(r.status, 200, r.text);
+        return [JSON.parse(r.text).oneTimePassword, (await server.tessera.storage.users.findOneTimePasswords([userId]))[0]!.expiresAt];
+      };
+
+      server = await restart(86_400);
+      assert.equal(server.config.oneTimePasswordTtl, 86_400);
+      assert.deepEqual(await otp(b.userId), [{ state: 'unused', expiresAt: at(issued + HOUR), usedAt: null }, issued + HOUR]);
+      clock.advance(HOUR - 1);
+      assert.equal((await new Visitor(server).signIn(a.email, a.password!)).status, 303, 'good until its own end');
+      clock.advance(1);
+      const late = new Visitor(server);
+      const f = await late.loginForm();
+      let expired: Wire | undefined;
+      let wrong: Wire | undefined;
+      const records = await audited(server, async () => {
+        expired = await late.signIn(b.email, b.password!, { form: f });
+        wrong = await late.signIn(b.email, 'Wrong-Password-1', { form: f });
+      });
+      const refused = renderLoginPage({ csrf: f.csrf, next: '/console', error: BAD_CREDENTIALS, email: b.email });
+      for (const r of [expired!, wrong!]) assert.deepEqual([r.status, r.headers.get('content-type'), r.text, r.setCookies], [401, HTML, refused, []]);
+      assert.deepEqual(failures(records), [{ email: b.email, reason: 'one_time_password_expired' }, { email: b.email }]);
+      assert.deepEqual(await otp(b.userId), [{ state: 'expired', expiresAt: at(issued + HOUR), usedAt: null }, issued + HOUR]);
+
+      // Issued under 86400: a restart with a shorter TTL does not cut it short.
+      const c = await server.tessera.users.add(acme.tenantId, { email: 'c@acme.test', role: 'iam:observer' }, SYSTEM_ACTOR);
+      assert.equal(c.expiresAt, at(clock.now() + 24 * HOUR));
+      server = await restart(3600);
+      clock.advance(2 * HOUR);
+      assert.deepEqual(await otp(c.userId), [{ state: 'unused', expiresAt: c.expiresAt, usedAt: null }, Date.parse(c.expiresAt!)]);
+      const signedIn = await new Visitor(server).signIn(c.email, c.password!);
+      assert.deepEqual([signedIn.status, signedIn.location], [303, '/account/password?next=%2Fconsole']);
     });
   });
 }

@@ -58,7 +58,7 @@ for (const engine of engines()) {
       const { userId, password } = created.json!;
       assert.match(userId, /^[0-9a-f-]{36}$/);
       assert.equal(typeof password, 'string');
-      assert.deepEqual(created.json, { userId, email: 'dev@acme.test', role: 'iam:configManager', password });
+      assert.deepEqual(created.json, { userId, email: 'dev@acme.test', role: 'iam:configManager', password, expiresAt: unused().expiresAt });
       const read = await call('GET', `/api/v2/users/${userId}`);
       assert.deepEqual([read.status, read.json], [200, { userId, email: 'dev@acme.test', role: 'iam:configManager', disabled: false, passwordPending: true, oneTimePassword: unused(), createdAt: iso() }]);
       const dev = await signInFresh(s, 'dev@acme.test', password, PASSWORD); // the one-time password's only sign-in
@@ -79,7 +79,7 @@ for (const engine of engines()) {
       const mine = await api(s, admin)('POST', '/api/v2/users', { email: 'shared@acme.test', role: 'iam:observer' });
       assert.equal(mine.status, 201);
       const theirs = await api(s, otherAdmin)('POST', '/api/v2/users', { email: 'SHARED@acme.test', role: 'iam:troubleshooter' });
-      assert.deepEqual([theirs.status, theirs.json], [201, { userId: mine.json!.userId, email: 'shared@acme.test', role: 'iam:troubleshooter', password: null }]);
+      assert.deepEqual([theirs.status, theirs.json], [201, { userId: mine.json!.userId, email: 'shared@acme.test', role: 'iam:troubleshooter', password: null, expiresAt: null }]);
       const again = await api(s, otherAdmin)('POST', '/api/v2/users', { email: 'shared@acme.test', role: 'iam:observer' });
       assert.deepEqual([again.status, again.json], [409, problem(409, 'Conflict', 'email: shared@acme.test is already a member of this tenant.', '/api/v2/users')]);
       const [event] = (await eventsOf(globex.tenantId, mine.json!.userId)).filter((e) => e.action === 'user.created');
@@ -372,7 +372,7 @@ for (const engine of engines()) {
       assert.deepEqual([(await api(s, observer)('POST', path)).status], [403]);
       const fresh = await call('POST', path);
       assert.equal(fresh.status, 200);
-      assert.deepEqual(fresh.json, { userId, email: 'lost@acme.test', password: fresh.json!.password });
+      assert.deepEqual(fresh.json, { userId, email: 'lost@acme.test', password: fresh.json!.password, expiresAt: unused().expiresAt });
       assert.notEqual(fresh.json!.password, added.json!.password);
       assert.equal((await signIn(s, 'lost@acme.test', added.json!.password)).status, 401, 'the first one-time password is gone');
       await signInFresh(s, 'lost@acme.test', fresh.json!.password, PASSWORD);
@@ -410,9 +410,11 @@ for (const engine of engines()) {
     };
     const add = async (email: string) => {
       const r = await api(s, admin)('POST', '/api/v2/users', { email, role: 'iam:observer' });
-      assert.equal(r.status, 201);
+      assert.deepEqual([r.status, r.json], [201, { userId: r.json!.userId, email, role: 'iam:observer', password: r.json!.password, expiresAt: at(clock.now() + TTL) }]);
       return { userId: r.json!.userId as string, email, password: r.json!.password as string, createdAt: clock.now() };
     };
+    /** The expiry the database holds for the user's one-time password. */
+    const stored = async (userId: string) => (await s.tessera.storage.users.findOneTimePasswords([userId]))[0]?.expiresAt;
 
     before(async () => {
       s = await startTestServer(engine, { clock, env: { TESSERA_ONE_TIME_PASSWORD_TTL: '600' } });
@@ -425,6 +427,7 @@ for (const engine of engines()) {
       const u = await add('spender@acme.test');
       const issued = clock.now();
       assert.deepEqual(await read(u.userId, u.email), [200, user(u, { state: 'unused', expiresAt: at(issued + TTL), usedAt: null })]);
+      assert.equal(await stored(u.userId), issued + TTL);
       clock.advance(1000);
       const first = await signIn(s, u.email, u.password);
       assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
@@ -444,8 +447,9 @@ for (const engine of engines()) {
       // A new one-time password starts afresh: unused until TESSERA_ONE_TIME_PASSWORD_TTL from now.
       clock.advance(1000);
       const reset = await api(s, admin)('POST', `/api/v2/users/${late.userId}/one-time-password`);
-      assert.equal(reset.status, 200);
+      assert.deepEqual([reset.status, reset.json], [200, { userId: late.userId, email: late.email, password: reset.json!.password, expiresAt: at(clock.now() + TTL) }]);
       assert.deepEqual(await read(late.userId, late.email), [200, user(late, { state: 'unused', expiresAt: at(clock.now() + TTL), usedAt: null })]);
+      assert.equal(await stored(late.userId), clock.now() + TTL);
       await signInFresh(s, late.email, reset.json!.password);
       assert.deepEqual(await read(late.userId, late.email), [200, user(late, null)]);
     });
@@ -467,13 +471,20 @@ for (const engine of engines()) {
                 description: 'unused: it can still sign in once, until expiresAt; spent: it signed in once and the user left without choosing a password; expired: it was not used before expiresAt. A tenant admin can issue a new one in every state.',
                 anyOf: [literal('unused'), literal('spent'), literal('expired')],
               },
-              expiresAt: instant('When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued.'),
+              expiresAt: instant('When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued, fixed then (a later change of the setting does not move it); null when none was stored (it cannot sign in).'),
               usedAt: instant('When it signed in (state spent); null otherwise.'),
             },
           },
           { type: 'null' },
         ],
       });
+      // The responses that issue a one-time password say until when it signs in.
+      const created = doc.paths['/api/v2/users']!.post.responses['201'].content['application/json'].schema;
+      assert.deepEqual([created.required, created.properties.expiresAt], [['userId', 'email', 'role', 'password', 'expiresAt'],
+        instant('When the one-time password stops being good for its one sign-in (TESSERA_ONE_TIME_PASSWORD_TTL from now); null when password is null.')]);
+      const reset = doc.paths['/api/v2/users/{userId}/one-time-password']!.post.responses['200'].content['application/json'].schema;
+      assert.deepEqual([reset.required, reset.properties.expiresAt], [['userId', 'email', 'password', 'expiresAt'],
+        { type: 'string', format: 'date-time', description: 'When it stops being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL from now.' }]);
     });
   });
 }

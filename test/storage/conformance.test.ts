@@ -17,6 +17,8 @@ import { migrations } from '../../src/storage/sql/migrations/index.ts';
 
 /** Well past 2^31 ms, so a timestamp squeezed through a 32-bit integer or returned as a string would show. */
 const T0 = Date.UTC(2026, 0, 1);
+/** TESSERA_ONE_TIME_PASSWORD_TTL's default, in milliseconds: migration 0006 gives unused one-time passwords this lifetime. */
+const WEEK = 604_800_000;
 
 const user = (over: Partial<UserRecord> = {}): UserRecord => ({
   id: 'u', email: 'u@acme.test', passwordHash: '$argon2id$v=19$h', mustChangePassword: false, disabledAt: null,
@@ -61,7 +63,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -91,7 +93,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);
@@ -145,43 +147,50 @@ for (const database of await testDatabases()) {
       assert.equal(await s.users.findById('nope'), undefined);
       await assert.rejects(s.users.insert({ ...u, id: 'u9' }), ConflictError);
       await assert.rejects(s.users.insert({ ...u, email: 'new@acme.test' }), ConflictError);
-      await s.users.setPassword('u1', '$argon2id$new', false, T0 + 5);
+      await s.users.setPassword('u1', '$argon2id$new', T0 + 5, null);
       assert.deepEqual(await s.users.findById('u1'), { ...u, passwordHash: '$argon2id$new', mustChangePassword: false, updatedAt: T0 + 5 });
-      await s.users.setPassword('u1', '$argon2id$newer', true, T0 + 6);
+      await s.users.setPassword('u1', '$argon2id$newer', T0 + 6, T0 + 100);
       assert.equal((await s.users.findById('u1'))?.mustChangePassword, true);
     });
 
-    it('users: spendOneTimePassword spends a one-time password once, atomically, only within its lifetime; setPassword makes a fresh one', async () => {
-      await s.users.insert(user({ id: 'otp1', email: 'otp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
-      await s.users.insert(user({ id: 'otp2', email: 'otp2@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
-      await s.users.insert(user({ id: 'own', email: 'own@acme.test', mustChangePassword: false }));
-      // Set at T0 + 10: alive while setAfter < T0 + 10.
-      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 20, T0 + 10), 'expired');
-      const results = await Promise.all(Array.from({ length: 10 }, () => s.users.spendOneTimePassword('otp1', T0 + 20, T0 + 9)));
+    it('users: spendOneTimePassword spends a one-time password once, atomically, only before its stored expiry; setPassword makes a fresh one', async () => {
+      await s.users.insert(user({ id: 'otp1', email: 'otp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }), T0 + 20);
+      await s.users.insert(user({ id: 'otp2', email: 'otp2@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }), T0 + 20);
+      await s.users.insert(user({ id: 'own', email: 'own@acme.test', mustChangePassword: false }), T0 + 20);
+      await s.users.insert(user({ id: 'otp-none', email: 'otp-none@acme.test', mustChangePassword: true }));
+      // Expires at T0 + 20: alive while at < T0 + 20.
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 20), 'expired');
+      const results = await Promise.all(Array.from({ length: 10 }, () => s.users.spendOneTimePassword('otp1', T0 + 19)));
       assert.deepEqual(results.sort(), ['spent', ...Array(9).fill('used')]);
-      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 21, T0), 'used');
-      assert.equal(await s.users.spendOneTimePassword('own', T0 + 20, T0), 'used', 'a chosen password is no one-time password');
-      assert.equal(await s.users.spendOneTimePassword('nobody', T0 + 20, T0), 'used');
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 19), 'used');
+      assert.equal(await s.users.spendOneTimePassword('own', T0), 'used', 'a chosen password is no one-time password');
+      assert.equal(await s.users.spendOneTimePassword('nobody', T0), 'used');
+      assert.equal(await s.users.spendOneTimePassword('otp-none', T0), 'expired', 'a one-time password without an expiry never signs in');
       const before = await s.users.findById('otp1');
       assert.deepEqual(before, user({ id: 'otp1', email: 'otp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }), 'the record shape is unchanged');
-      // A new one-time password (setPassword) is unused and set at its own time.
-      await s.users.setPassword('otp1', '$argon2id$again', true, T0 + 30);
-      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 40, T0 + 30), 'expired');
-      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 40, T0 + 29), 'spent');
+      // A new one-time password (setPassword) is unused and expires when its issuer said.
+      await s.users.setPassword('otp1', '$argon2id$again', T0 + 30, T0 + 40);
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 40), 'expired');
+      assert.equal(await s.users.spendOneTimePassword('otp1', T0 + 39), 'spent');
       // Once the user chose a password, nothing is left to spend.
-      await s.users.setPassword('otp2', '$argon2id$mine', false, T0 + 30);
-      assert.equal(await s.users.spendOneTimePassword('otp2', T0 + 40, T0), 'used');
+      await s.users.setPassword('otp2', '$argon2id$mine', T0 + 30, null);
+      assert.equal(await s.users.spendOneTimePassword('otp2', T0 + 11), 'used');
     });
 
-    it('users: findOneTimePasswords reads when each password was set and spent, for the ids asked; setPassword starts afresh', async () => {
-      await s.users.insert(user({ id: 'fotp1', email: 'fotp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }));
-      await s.users.insert(user({ id: 'fotp2', email: 'fotp2@acme.test', mustChangePassword: true, createdAt: T0 + 11, updatedAt: T0 + 11 }));
+    it('users: findOneTimePasswords reads when each one-time password expires (as stored) and was spent, for the ids asked; setPassword starts afresh', async () => {
+      await s.users.insert(user({ id: 'fotp1', email: 'fotp1@acme.test', mustChangePassword: true, createdAt: T0 + 10, updatedAt: T0 + 10 }), T0 + 1010);
+      await s.users.insert(user({ id: 'fotp2', email: 'fotp2@acme.test', mustChangePassword: true, createdAt: T0 + 11, updatedAt: T0 + 11 }), T0 + 2011);
+      await s.users.insert(user({ id: 'fown', email: 'fown@acme.test', mustChangePassword: false }), T0 + 99);
       assert.deepEqual(await s.users.findOneTimePasswords([]), []);
-      assert.equal(await s.users.spendOneTimePassword('fotp1', T0 + 20, T0), 'spent');
+      assert.equal(await s.users.spendOneTimePassword('fotp1', T0 + 20), 'spent');
       const read = async (ids: string[]) => (await s.users.findOneTimePasswords(ids)).sort((a, b) => a.userId.localeCompare(b.userId));
-      assert.deepEqual(await read(['fotp2', 'fotp1', 'nobody']), [{ userId: 'fotp1', setAt: T0 + 10, usedAt: T0 + 20 }, { userId: 'fotp2', setAt: T0 + 11, usedAt: null }]);
-      await s.users.setPassword('fotp1', '$argon2id$again', true, T0 + 30);
-      assert.deepEqual(await read(['fotp1']), [{ userId: 'fotp1', setAt: T0 + 30, usedAt: null }]);
+      assert.deepEqual(await read(['fotp2', 'fown', 'fotp1', 'nobody']), [
+        { userId: 'fotp1', expiresAt: T0 + 1010, usedAt: T0 + 20 }, { userId: 'fotp2', expiresAt: T0 + 2011, usedAt: null }, { userId: 'fown', expiresAt: null, usedAt: null },
+      ]);
+      await s.users.setPassword('fotp1', '$argon2id$again', T0 + 30, T0 + 3030);
+      assert.deepEqual(await read(['fotp1']), [{ userId: 'fotp1', expiresAt: T0 + 3030, usedAt: null }]);
+      await s.users.setPassword('fotp1', '$argon2id$mine', T0 + 40, null);
+      assert.deepEqual(await read(['fotp1']), [{ userId: 'fotp1', expiresAt: null, usedAt: null }]);
     });
 
     it('memberships: round-trip, listed by createdAt, one per (tenant, user)', async () => {
@@ -589,11 +598,54 @@ for (const database of await testDatabases()) {
       await db.destroy();
       const s = await openStorage(url);
       try {
-        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters']);
+        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
         assert.deepEqual(await s.users.findById('old-otp'), user({ id: 'old-otp', email: 'old-otp@acme.test', passwordHash: '$argon2id$h', mustChangePassword: true, updatedAt: T0 + 100 }));
-        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 100), 'expired', 'set at updated_at');
-        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200, T0 + 99), 'spent');
-        assert.equal(await s.users.spendOneTimePassword('old-own', T0 + 200, T0), 'used');
+        // Set at updated_at; migration 0006 then gives it the default lifetime (7 days) from there.
+        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 100 + WEEK), 'expired', 'set at updated_at');
+        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 100 + WEEK - 1), 'spent');
+        assert.equal(await s.users.spendOneTimePassword('old-own', T0 + 200), 'used');
+      } finally {
+        await s.close();
+      }
+    });
+  });
+}
+
+for (const database of await testDatabases()) {
+  describe(`migration 0006 on a database of an earlier version (${database.engine})`, () => {
+    after(() => database.drop());
+
+    it('CS-9 fixes the expiry of each unused one-time password at password_set_at + 7 days (the default TTL); spent ones and chosen passwords get none', async () => {
+      const { engine, url } = database;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const db = new Kysely<any>({
+        dialect: engine === 'sqlite' ? new SqliteDialect({ database: new SQLite(url.slice('sqlite:'.length)) }) : new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+      });
+      try {
+        const earlier = Object.fromEntries(Object.entries(migrations(engine)).filter(([name]) => name < '0006'));
+        assert.equal((await new Migrator({ db, provider: { getMigrations: async () => earlier } }).migrateToLatest()).error, undefined);
+        const rows = [['unused-otp', 1, null], ['spent-otp', 1, T0 + 500], ['own', 0, null]] as const;
+        for (const [id, must, usedAt] of rows) {
+          await db.insertInto('users').values({
+            id, email: `${id}@acme.test`, password_hash: '$argon2id$h', must_change_password: must, disabled_at: null,
+            created_at: T0, updated_at: T0 + 100, password_set_at: T0 + 100, one_time_password_used_at: usedAt,
+          }).execute();
+        }
+      } finally {
+        await db.destroy();
+      }
+      const s = await openStorage(url);
+      try {
+        assert.deepEqual((await s.migrate()).filter((name) => name < '0007'), ['0006-one-time-password-expiry']);
+        const read = async () => (await s.users.findOneTimePasswords(['unused-otp', 'spent-otp', 'own'])).sort((a, b) => a.userId.localeCompare(b.userId));
+        assert.deepEqual(await read(), [
+          { userId: 'own', expiresAt: null, usedAt: null },
+          { userId: 'spent-otp', expiresAt: null, usedAt: T0 + 500 },
+          { userId: 'unused-otp', expiresAt: T0 + 100 + WEEK, usedAt: null },
+        ]);
+        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + WEEK), 'expired');
+        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + WEEK - 1), 'spent');
+        assert.equal(await s.users.spendOneTimePassword('spent-otp', T0 + 600), 'used');
       } finally {
         await s.close();
       }
@@ -628,6 +680,59 @@ for (const database of await testDatabases()) {
       assert.deepEqual(await c.add([{ key: 'f:b', windowStart: T0 + W, windowMs: W, delta: -1 }], T0 + W), [{ key: 'f:b', windowStart: T0 + W, count: 0 }], 'a lapsed window is replaced');
       await c.prune(T0 + W);
       assert.deepEqual(await c.add([{ key: 'f:a', windowStart: T0 + W, windowMs: W, delta: 1 }], T0 + W), [{ key: 'f:a', windowStart: T0 + W, count: 1 }]);
+    });
+  });
+}
+
+for (const database of await testDatabases()) {
+  describe(`migration 0007: limit crossings get their own table (${database.engine})`, () => {
+    after(() => database.drop());
+
+    it('drops the crossing rows (`~{ms}:{key}`) an earlier version kept in limit_counters; exchanges note crossings in limit_crossings, and prune sweeps them with their window', async () => {
+      const { engine, url } = database;
+      // eslint-disable-next-line @typescript-eslint/no-explicit-any
+      const db = new Kysely<any>({
+        dialect: engine === 'sqlite' ? new SqliteDialect({ database: new SQLite(url.slice('sqlite:'.length)) }) : new PostgresDialect({ pool: new pg.Pool({ connectionString: url, max: 1 }) }),
+      });
+      const counters = () => db.selectFrom('limit_counters').select(['key', 'window_start', 'expires_at', 'count']).orderBy('key').execute();
+      const crossings = () => db.selectFrom('limit_crossings').select(['key', 'expires_at']).orderBy('key').execute();
+      const W = 60_000;
+      const s = await (async () => {
+        try {
+          const earlier = Object.fromEntries(Object.entries(migrations(engine)).filter(([name]) => name < '0007'));
+          assert.equal((await new Migrator({ db, provider: { getMigrations: async () => earlier } }).migrateToLatest()).error, undefined);
+          await db.insertInto('limit_counters').values([
+            { key: 'x:old', window_start: T0, expires_at: T0 + W, count: 3 },
+            { key: `~${String(T0).padStart(15, '0')}:x:old`, window_start: T0, expires_at: T0 + W, count: 3 },
+          ]).execute();
+          const s = await openStorage(url);
+          assert.deepEqual((await s.migrate()).filter((name) => name >= '0007'), ['0007-limit-crossings']);
+          return s;
+        } catch (err) {
+          await db.destroy();
+          throw err;
+        }
+      })();
+      try {
+        assert.deepEqual((await counters()).map((r) => r.key), ['x:old'], 'the counter stays, its crossing row goes');
+        assert.deepEqual(await crossings(), []);
+        const c = s.limitCounters;
+        if (!c) return assert.equal(engine, 'sqlite', 'only SQLite shares no counters (one node): there the table stays empty');
+        const now = Date.now();
+        const first = await c.exchange({ batch: [], seen: 0, now, longestWindowMs: W });
+        const up = { key: 'x:new', windowStart: now, windowMs: W, delta: 3, limit: 3 };
+        await c.exchange({ batch: [up, { ...up, key: 'x:quiet', delta: 1 }], seen: first.seen, now, longestWindowMs: W });
+        assert.deepEqual((await counters()).map((r) => r.key), ['x:new', 'x:old', 'x:quiet'], 'counters only');
+        assert.deepEqual((await crossings()).map((r) => [r.key, Number(r.expires_at)]), [['x:new', now + W]]);
+        assert.deepEqual((await c.exchange({ batch: [], seen: first.seen, now, longestWindowMs: W })).crossed, [{ key: 'x:new', windowStart: now, count: 3 }]);
+        await c.prune(now + W - 1);
+        assert.deepEqual((await crossings()).length, 1, 'kept while its window lives');
+        await c.prune(now + W);
+        assert.deepEqual([await counters(), await crossings()], [[], []], 'swept with their window');
+      } finally {
+        await db.destroy();
+        await s.close();
+      }
     });
   });
 }

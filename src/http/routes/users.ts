@@ -28,7 +28,7 @@ const OneTimePasswordState = Type.Object(
     state: Type.Union([Type.Literal('unused'), Type.Literal('spent'), Type.Literal('expired')], {
       description: 'unused: it can still sign in once, until expiresAt; spent: it signed in once and the user left without choosing a password; expired: it was not used before expiresAt. A tenant admin can issue a new one in every state.',
     }),
-    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued.' }),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it stops (or stopped) being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL after it was issued, fixed then (a later change of the setting does not move it); null when none was stored (it cannot sign in).' }),
     usedAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When it signed in (state spent); null otherwise.' }),
   },
   { additionalProperties: false, title: 'UserOneTimePassword' },
@@ -53,8 +53,19 @@ const UserCreated = Type.Object(
     email: Type.String(),
     role: Type.String(),
     password: Type.Union([Type.String(), Type.Null()], { description: 'The one-time password of a new account, shown only here; it must be changed at first sign-in. null when an existing account was added: it keeps its password.' }),
+    expiresAt: Type.Union([Type.String({ format: 'date-time' }), Type.Null()], { description: 'When the one-time password stops being good for its one sign-in (TESSERA_ONE_TIME_PASSWORD_TTL from now); null when password is null.' }),
   },
   { additionalProperties: false, title: 'UserCreated' },
+);
+
+const OneTimePassword = Type.Object(
+  {
+    userId: Type.String(),
+    email: Type.String(),
+    password: Type.String(),
+    expiresAt: Type.String({ format: 'date-time', description: 'When it stops being good for its one sign-in: TESSERA_ONE_TIME_PASSWORD_TTL from now.' }),
+  },
+  { additionalProperties: false, title: 'OneTimePassword' },
 );
 
 const UserList = Type.Object(
@@ -133,7 +144,7 @@ export async function userRoutes(app: FastifyInstance): Promise<void> {
       summary: 'Issue a new one-time password for a user who has not chosen their own yet (tenant admins); shown only here',
       tags, security, params: IdParams,
       response: {
-        200: jsonResponse('The new one-time password.', Type.Object({ userId: Type.String(), email: Type.String(), password: Type.String() }, { additionalProperties: false, title: 'OneTimePassword' })),
+        200: jsonResponse('The new one-time password.', OneTimePassword),
         ...problemResponses(400, 401, 403, 404, 409),
       },
     },

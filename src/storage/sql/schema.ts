@@ -25,6 +25,8 @@ export interface UsersTable {
   password_set_at: number | null;
   /** When the current one-time password opened its one session; null while unused or not one-time. */
   one_time_password_used_at: number | null;
+  /** When the current one-time password stops signing in, fixed when it was issued; null when there is none (a row without one counts as expired). */
+  one_time_password_expires_at: number | null;
 }
 
 export interface MembershipsTable {
@@ -258,6 +260,13 @@ export interface LimitCountersTable {
   count: number;
 }
 
+/** A time (database clock, epoch ms) at which a shared counter's key crossed its limit; expires with that window. */
+export interface LimitCrossingsTable {
+  crossed_at: number;
+  key: string;
+  expires_at: number;
+}
+
 export interface Database {
   tenants: TenantsTable;
   users: UsersTable;
@@ -283,6 +292,7 @@ export interface Database {
   metric_points: MetricPointsTable;
   app_installations: AppInstallationsTable;
   limit_counters: LimitCountersTable;
+  limit_crossings: LimitCrossingsTable;
 }
 
 /** The root database or a transaction: every store is built over one of these. */

@@ -5,6 +5,8 @@ import { consoleMigration } from './0002-console.ts';
 import { integrationsMigration } from './0003-integrations.ts';
 import { oneTimePasswordsMigration } from './0004-one-time-passwords.ts';
 import { limitCountersMigration } from './0005-limit-counters.ts';
+import { oneTimePasswordExpiryMigration } from './0006-one-time-password-expiry.ts';
+import { limitCrossingsMigration } from './0007-limit-crossings.ts';
 
 /** Every migration in order, by name; each is built for the engine it runs on. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -14,6 +16,8 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0003-integrations': integrationsMigration(engine),
     '0004-one-time-passwords': oneTimePasswordsMigration(engine),
     '0005-limit-counters': limitCountersMigration(engine),
+    '0006-one-time-password-expiry': oneTimePasswordExpiryMigration(engine),
+    '0007-limit-crossings': limitCrossingsMigration(engine),
   };
 }
 

@@ -9,27 +9,20 @@ import type { Executor } from '../schema.ts';
  */
 const REREAD_MS = 1000;
 
-/**
- * Crossing rows are keyed `~` + 15-digit time (ms) + `:` + the counter's key (so the counter's key
- * starts at character 18): after every counter key (limiter names are lower-case), in time order,
- * all below `~:`. The statement below spells these out.
- */
-const crossingKeyFrom = (ms: number) => '~' + String(Math.max(0, ms)).padStart(15, '0');
-
 type Row = { kind: 'count' | 'crossed' | 'seen'; key: string; window_start: string | number; count: string | number };
 
 /**
- * Shared rate-limit counters in PostgreSQL (table `limit_counters`). One statement per exchange
- * adds every key's increment to its live window, or opens a new window where the stored one has
- * lapsed, and returns each key's global count (a net forgiveness may leave a row below 0: it is
- * read as 0). Rows are written in key order, so two nodes flushing overlapping batches at once lock
- * them in the same order and never deadlock.
+ * Shared rate-limit counters in PostgreSQL (tables `limit_counters` and `limit_crossings`). One
+ * statement per exchange adds every key's increment to its live window, or opens a new window where
+ * the stored one has lapsed, and returns each key's global count (a net forgiveness may leave a row
+ * below 0: it is read as 0). Rows are written in key order, so two nodes flushing overlapping batches
+ * at once lock them in the same order and never deadlock.
  *
  * When an increment takes a key's count across its limit (up, or back down), the same statement
- * adds a crossing row: key `~{time}:{counter key}`, the counter's window and its expiry (so `prune`
- * drops both together). Each exchange also reads the crossing rows since the last one's time, with
- * the counters' current counts: a range of the primary key, so a node learns of keys over their limit
- * that it never counted at the cost of the crossings since its last exchange.
+ * adds a row to `limit_crossings`: the database's time (ms), the key and its window's expiry (so
+ * `prune` drops both together). Each exchange also reads the keys crossed since the last one's time,
+ * with the counters' current counts: a range of the crossings' primary key, so a node learns of keys
+ * over their limit that it never counted at the cost of the crossings since its last exchange.
  */
 export class SqlLimitCounterStore implements LimitCounterStore {
   constructor(private readonly db: Executor) {}
@@ -44,6 +37,7 @@ export class SqlLimitCounterStore implements LimitCounterStore {
   }
 
   async prune(now: number): Promise<void> {
+    await this.db.deleteFrom('limit_crossings').where('expires_at', '<=', now).execute();
     await this.db.deleteFrom('limit_counters').where('expires_at', '<=', now).execute();
   }
 
@@ -63,8 +57,9 @@ export class SqlLimitCounterStore implements LimitCounterStore {
       ? sql``
       : sql`union all
         select 'crossed', c.key, c.window_start, c.count
-          from limit_counters m join limit_counters c on c.key = substr(m.key, 18)
-          where m.key >= ${crossingKeyFrom(seen - REREAD_MS)} and m.key < '~:' and c.expires_at > ${now}
+          from limit_counters c
+          where c.expires_at > ${now}
+            and c.key in (select key from limit_crossings where crossed_at >= ${Math.max(0, seen - REREAD_MS)})
         union all
         select 'seen', '', (extract(epoch from statement_timestamp()) * 1000)::bigint, 0`;
     const { rows: result } = await sql<Row>`
@@ -81,25 +76,20 @@ export class SqlLimitCounterStore implements LimitCounterStore {
           count = case when ${lapsed} then excluded.count else limit_counters.count + excluded.count end
         returning key, window_start, expires_at, count
       ), crossing as (
-        insert into limit_counters (key, window_start, expires_at, count)
-        select '~' || lpad(((extract(epoch from clock_timestamp()) * 1000)::bigint)::text, 15, '0') || ':' || up.key,
-          up.window_start, up.expires_at, up.count
+        insert into limit_crossings (crossed_at, key, expires_at)
+        select (extract(epoch from clock_timestamp()) * 1000)::bigint, up.key, up.expires_at
           from up join input using (key)
           where (up.count >= input.lim) <> (up.count - input.delta >= input.lim)
-        on conflict (key) do nothing
+        on conflict (crossed_at, key) do nothing
       )
       select 'count' as kind, key, window_start, count from up
       ${crossings}`.execute(this.db);
     const answer: LimitExchange = { counts: [], crossed: [], seen: seen ?? 0 };
-    const seenKeys = new Set<string>();
     for (const r of result) {
       const c = { key: r.key, windowStart: Number(r.window_start), count: Math.max(0, Number(r.count)) };
       if (r.kind === 'count') answer.counts.push(c);
       else if (r.kind === 'seen') answer.seen = c.windowStart;
-      else if (!seenKeys.has(c.key)) {
-        seenKeys.add(c.key); // a key that crossed twice since `seen` comes once
-        answer.crossed.push(c);
-      }
+      else answer.crossed.push(c); // once per key, however often it crossed since `seen`
     }
     return answer;
   }

@@ -24,7 +24,7 @@ const toMembership = (r: Row<'memberships'>): MembershipRecord => ({
 export class SqlUserStore implements UserStore {
   constructor(private readonly db: Executor) {}
 
-  async insert(u: UserRecord): Promise<void> {
+  async insert(u: UserRecord, oneTimePasswordExpiresAt: number | null = null): Promise<void> {
     await insertUnique('user', this.db.insertInto('users').values({
       id: u.id,
       email: u.email,
@@ -35,6 +35,7 @@ export class SqlUserStore implements UserStore {
       updated_at: u.updatedAt,
       password_set_at: u.updatedAt,
       one_time_password_used_at: null,
+      one_time_password_expires_at: u.mustChangePassword ? oneTimePasswordExpiresAt : null,
     }));
   }
 
@@ -48,20 +49,23 @@ export class SqlUserStore implements UserStore {
     return r && toUser(r);
   }
 
-  async setPassword(id: string, passwordHash: string, mustChangePassword: boolean, at: number): Promise<void> {
+  async setPassword(id: string, passwordHash: string, at: number, oneTimePasswordExpiresAt: number | null): Promise<void> {
     await this.db.updateTable('users')
-      .set({ password_hash: passwordHash, must_change_password: fromBoolean(mustChangePassword), updated_at: at, password_set_at: at, one_time_password_used_at: null })
+      .set({
+        password_hash: passwordHash, must_change_password: fromBoolean(oneTimePasswordExpiresAt !== null), updated_at: at, password_set_at: at,
+        one_time_password_used_at: null, one_time_password_expires_at: oneTimePasswordExpiresAt,
+      })
       .where('id', '=', id)
       .execute();
   }
 
-  async spendOneTimePassword(id: string, at: number, setAfter: number): Promise<'spent' | 'used' | 'expired'> {
+  async spendOneTimePassword(id: string, at: number): Promise<'spent' | 'used' | 'expired'> {
     const r = await this.db.updateTable('users')
       .set({ one_time_password_used_at: at })
       .where('id', '=', id)
       .where('must_change_password', '=', 1)
       .where('one_time_password_used_at', 'is', null)
-      .where('password_set_at', '>', setAfter)
+      .where('one_time_password_expires_at', '>', at)
       .executeTakeFirst();
     if (r.numUpdatedRows > 0n) return 'spent';
     const row = await this.db.selectFrom('users').select(['must_change_password', 'one_time_password_used_at']).where('id', '=', id).executeTakeFirst();
@@ -70,8 +74,8 @@ export class SqlUserStore implements UserStore {
 
   async findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]> {
     if (ids.length === 0) return [];
-    const rows = await this.db.selectFrom('users').select(['id', 'password_set_at', 'one_time_password_used_at']).where('id', 'in', ids).execute();
-    return rows.map((r) => ({ userId: r.id, setAt: r.password_set_at, usedAt: r.one_time_password_used_at }));
+    const rows = await this.db.selectFrom('users').select(['id', 'one_time_password_expires_at', 'one_time_password_used_at']).where('id', 'in', ids).execute();
+    return rows.map((r) => ({ userId: r.id, expiresAt: r.one_time_password_expires_at, usedAt: r.one_time_password_used_at }));
   }
 
   async addMembership(m: MembershipRecord): Promise<void> {
