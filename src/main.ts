@@ -6,6 +6,7 @@ import { withBaseUrl, type Config } from './config.ts';
 import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
+import { checkBaseUrl, claimBaseUrl, recordedBaseUrl } from './core/base-url-check.ts';
 import { ChangeFeed, followChanges } from './core/change-feed.ts';
 import { LimitSyncer } from './core/limit-sync.ts';
 import { authFailureLimits, introspectionLimits } from './core/client-auth.ts';
@@ -118,13 +119,10 @@ export interface Tessera {
   close(): Promise<void>;
 }
 
-/** The settings key under which a starting server records its base URL, for the CLI's output. */
-const BASE_URL_SETTING = 'baseUrl';
-
 /**
  * The composition root: config → storage → core services. `openTessera` is shared by the server
  * and the CLI; the CLI never starts the change feed's timer or an HTTP listener. With
- * `recordedBaseUrl`, the base URL the server recorded at its start (if one did) replaces
+ * `recordedBaseUrl`, the base URL the first server recorded at its start (if one did) replaces
  * `config.baseUrl`, so that one-shot commands name the URLs the server answers at.
  */
 export async function openTessera(
@@ -142,7 +140,7 @@ export async function openTessera(
   const masterKey = master.key;
   const storage = await openStorageFor(master, config.databaseUrl, clock.now());
   try {
-    const recorded = options.recordedBaseUrl ? await storage.settings.get(BASE_URL_SETTING) : undefined;
+    const recorded = options.recordedBaseUrl ? await recordedBaseUrl(storage.settings) : undefined;
     if (recorded !== undefined) config = withBaseUrl(config, recorded);
     const horizonMs = (Math.max(config.accessTokenTtl, config.tenantAccessTokenTtl) + config.clockSkew) * 1000;
     const sealKey = deriveKey(masterKey, 'signing-key-seal');
@@ -200,7 +198,6 @@ export async function openTessera(
       key: deriveKey(masterKey, 'session'),
       idleMs: config.sessionIdleTimeout * 1000,
       lifetimeMs: config.sessionLifetime * 1000,
-      oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000,
       limits: {
         perAccountFromClient: shared('si-pair', new FailureLimiter(clock, loginWindow, config.loginFailuresPerAccount)),
         perClient: shared('si-ip', new FailureLimiter(clock, loginWindow, config.loginFailuresPerIp)),
@@ -229,7 +226,7 @@ export async function openTessera(
         storage, clock, hasher, audit, revocations, cursors, baseUrl: config.baseUrl, scopes: realm.scopes,
         changed: (_kind, clientId) => directory.invalidatePrincipal(clientId),
       }),
-      tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      tenants: new TenantService({ storage, clock, audit, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain, oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000 }),
       users: new UserService({ storage, clock, audit, cursors, revocations, oneTimePasswordTtlMs: config.oneTimePasswordTtl * 1000 }),
       apps: new AppService({ storage, clock, hasher, audit, revocations, scopes: realm.scopes, lookup: clients }),
       apiKeys: new ApiKeyService({ storage, clock, hasher, audit, cursors, feed, onError: (err) => options.onBackgroundError?.(err) }),
@@ -267,7 +264,7 @@ export async function openTessera(
 }
 
 /** First start on an empty database: a signing key and the demo tenant with a one-time admin password. */
-export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; adminPassword: string } | undefined> {
+export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; adminPassword: string; adminPasswordExpiresAt: string } | undefined> {
   if (t.keys.size === 0) {
     await t.storage.transaction((tx) => SigningKeys.create(tx, t.sealKey, t.clock.now(), 0));
     await t.keys.load(t.storage);
@@ -275,8 +272,8 @@ export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; admin
   if ((await t.storage.tenants.list()).length > 0) return undefined;
   try {
     const demo = await t.tenants.create('demo', 'admin@demo.test', SYSTEM_ACTOR);
-    if (demo.adminPassword === null) return undefined; // the account existed and keeps its password
-    return { adminEmail: demo.adminEmail, adminPassword: demo.adminPassword };
+    if (demo.adminPassword === null || demo.adminPasswordExpiresAt === null) return undefined; // the account existed and keeps its password
+    return { adminEmail: demo.adminEmail, adminPassword: demo.adminPassword, adminPasswordExpiresAt: demo.adminPasswordExpiresAt };
   } catch (e) {
     if (e instanceof ProblemError && e.status === 409) return undefined; // another node bootstrapped first
     throw e;
@@ -302,7 +299,11 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
   return () => clearInterval(timer);
 }
 
-/** Opens, bootstraps and listens; resolves once the server accepts connections. */
+/**
+ * Opens, bootstraps and listens; resolves once the server accepts connections. A base URL other
+ * than the one this database's servers run at is refused before anything is written (BaseUrlMismatch);
+ * the first server to listen on a database records its own.
+ */
 export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
   let app: FastifyInstance | undefined;
   // Warnings of start-up (the shared rate-limit store's first answer) wait for the logger, which comes with the app.
@@ -314,12 +315,13 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
     onWarning: (message, err) => (app ? warn(app, message, err) : early.push([message, err])),
   });
   try {
+    await checkBaseUrl(tessera.storage.settings, config.baseUrl);
     const demo = await bootstrap(tessera);
     await tessera.startBackground();
     app = await buildApp(tessera);
     for (const [message, err] of early.splice(0)) warn(app, message, err);
     await app.listen({ port: config.port, host: config.host });
-    await tessera.storage.settings.put(BASE_URL_SETTING, config.baseUrl, tessera.clock.now());
+    await claimBaseUrl(tessera.storage.settings, config.baseUrl, tessera.clock.now());
     return { tessera, app, demo };
   } catch (e) {
     await (app ? app.close() : tessera.close());

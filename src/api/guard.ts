@@ -23,6 +23,7 @@ export async function requireScope(t: Tessera, request: FastifyRequest, reply: F
     const title = decision.status === 401 ? 'Unauthorized' : 'Forbidden';
     throw new ProblemError(decision.status, title, title);
   }
+  request.audit = { tenantId: decision.claims.tenant_id, clientId: decision.claims.client_id };
   return decision.claims;
 }
 
@@ -58,6 +59,7 @@ export function apiKeyGuard(t: Tessera) {
         throw new ProblemError(403, 'Forbidden', 'Forbidden');
       }
       keys.set(request, key!);
+      request.audit = { tenantId: key!.tenantId, clientId: null }; // an API key is no client
     },
     key: (request: FastifyRequest): ApiKeyRecord => keys.get(request)!,
   };

@@ -1,10 +1,13 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, describeConfig, resolveConfig, type ConfigKey } from '../config.ts';
+import { ConfigError, describeConfig, resolveConfig, type Config, type ConfigKey } from '../config.ts';
+import { BaseUrlMismatch, changeBaseUrl, recordedBaseUrl } from '../core/base-url-check.ts';
+import { MasterKeyMismatch } from '../core/master-key.ts';
 import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
-import { ProblemError } from '../core/errors.ts';
+import { ProblemError, badRequest } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
 import { openTessera, startServer, type Tessera } from '../main.ts';
+import { flushLogs } from '../http/log-sink.ts';
 import { openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
 import { registerApiKeyCommands } from './api-keys.ts';
@@ -31,14 +34,9 @@ function print(flags: Flags, value: unknown, human: string): void {
   process.stdout.write(flags.json ? JSON.stringify(value) + '\n' : human + '\n');
 }
 
-/**
- * Opens Tessera for one command, runs it and closes it again. URLs it prints use the base URL the
- * running server recorded at start, unless this command was given one (a base URL or a port, by
- * flag, environment or config file).
- */
-async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
-  const { config, given } = resolveFrom(flags);
-  const t = await openTessera(config, { recordedBaseUrl: !given.has('baseUrl') && !given.has('port') });
+/** Opens Tessera for one command, runs it and closes it again. */
+async function withOpened<T>(config: Config, options: { recordedBaseUrl?: boolean }, fn: (t: Tessera) => Promise<T>): Promise<T> {
+  const t = await openTessera(config, options);
   try {
     return await fn(t);
   } finally {
@@ -46,15 +44,70 @@ async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Pro
   }
 }
 
+/**
+ * Runs one command. URLs it prints use the base URL the servers of its database run at (recorded
+ * by the first start), unless this command was given one (a base URL or a port, by flag,
+ * environment or config file): then it warns on stderr when the two differ.
+ */
+async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
+  const { config, given } = resolveFrom(flags);
+  return withOpened(config, { recordedBaseUrl: !given.has('baseUrl') && !given.has('port') }, async (t) => {
+    const recorded = await recordedBaseUrl(t.storage.settings);
+    if (recorded !== undefined && recorded !== t.config.baseUrl) {
+      process.stderr.write(
+        `tessera: warning: the URLs this command prints use its own base URL ${t.config.baseUrl}, but this database's servers run at ${recorded}; ` +
+          'leave out --base-url and --port (and TESSERA_BASE_URL, TESSERA_PORT) to print theirs\n',
+      );
+    }
+    return fn(t);
+  });
+}
+
+/**
+ * With --json a failure is one JSON line on stderr, `{"error":"<code>","message":"<text>"}`, for
+ * scripts; the exit status is the same as without (3 for not found, else 1). The codes are the
+ * management API's problem titles in snake_case (`bad_request`, `forbidden`, `not_found`,
+ * `conflict`); commander's usage errors (unknown option, missing argument, bad choice) are
+ * `bad_request` too; and `invalid_config` (also another master key or base URL than the
+ * deployment's), `address_in_use`, `internal_error`. Whether --json was
+ * given is read from the arguments (before any `--`) until commander has parsed them, so that its
+ * own errors are JSON too, and from the command's parsed options after that.
+ */
+function jsonAsked(args: string[]): boolean {
+  const end = args.indexOf('--');
+  return (end === -1 ? args : args.slice(0, end)).includes('--json');
+}
+let jsonErrors = jsonAsked(process.argv.slice(2));
+
+/** A failure as scripts read it (`code`) and as a person does (`message`, the text printed without --json). */
+function failure(err: unknown): { code: string; message: string } {
+  if (err instanceof ProblemError) return { code: err.title.toLowerCase().replace(/ /g, '_'), message: err.detail };
+  if (err instanceof ConfigError) return { code: 'invalid_config', message: err.message };
+  // This node's master key or base URL is not the deployment's: a configuration to correct.
+  if (err instanceof MasterKeyMismatch || err instanceof BaseUrlMismatch) return { code: 'invalid_config', message: err.message };
+  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
+    return { code: 'address_in_use', message: `${(err as Error).message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
+  }
+  return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
+}
+
+const errorLine = (code: string, message: string) => `${JSON.stringify({ error: code, message })}\n`;
+
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').version(version).showHelpAfterError()
+// Subcommands copy these output settings when they are created, so they are set here, first.
+const program = new Command('tessera').description('Tessera: OAuth 2.0 authorization server for multi-tenant SaaS APIs').version(version)
+  .showHelpAfterError(!jsonErrors)
+  .configureOutput({ outputError: (text, write) => write(jsonErrors ? errorLine('bad_request', text.replace(/^error: /, '').trim().replace(/\n+/g, ' ')) : text) })
+  .hook('preAction', (_program, command) => {
+    jsonErrors = command.opts().json === true;
+  })
   .addHelpText('after', '\nCommands that open the database take --json, --database-url, --data-dir and --base-url (over TESSERA_* variables);\n`tessera <command> --help` lists a command\'s options, `tessera config` every configuration key.');
-const globalOptions = (cmd: Command) =>
+const databaseOptions = (cmd: Command) =>
   cmd
     .option('--json', 'print JSON')
     .option('--database-url <url>', 'sqlite:<file> or postgres://… (TESSERA_DATABASE_URL)')
-    .option('--data-dir <dir>', 'directory of master.key and the default SQLite file (TESSERA_DATA_DIR)')
-    .option('--base-url <url>', 'public base URL for the URLs printed (TESSERA_BASE_URL)');
+    .option('--data-dir <dir>', 'directory of master.key and the default SQLite file (TESSERA_DATA_DIR)');
+const globalOptions = (cmd: Command) => databaseOptions(cmd).option('--base-url <url>', 'public base URL for the URLs printed (TESSERA_BASE_URL)');
 
 /** Seconds a draining server gives handlers beyond TESSERA_REQUEST_TIMEOUT before closing connections. */
 const DRAIN_GRACE_SECONDS = 5;
@@ -63,9 +116,10 @@ globalOptions(program.command('start').description('run the server').option('--p
   const config = configFrom(flags);
   const { app, demo } = await startServer(config);
   if (demo) {
+    flushLogs(); // the log lines of the start come first
     process.stdout.write(
       `\nDemo tenant "demo" created. Sign in at ${config.baseUrl}/login as ${demo.adminEmail}\n` +
-        `with this one-time password (shown once; you will choose your own): ${demo.adminPassword}\n\n`,
+        `with this one-time password (shown once; valid for one sign-in until ${demo.adminPasswordExpiresAt}; you will choose your own): ${demo.adminPassword}\n\n`,
     );
   }
   app.log.info({ url: config.baseUrl, site: config.site }, 'Tessera is listening');
@@ -148,9 +202,9 @@ const PREFIXES: Record<string, PrincipalType> = { srv_: 'service', agt_: 'agent'
 /** The principal type a client id names by its prefix; a contradicting --type is refused. */
 function typeOf(clientId: string, given: PrincipalType | undefined): PrincipalType {
   const type = PREFIXES[clientId.slice(0, 4)];
-  if (type === undefined) throw new Error(`${clientId} is not a principal id: service principal ids start with srv_, agent principal ids with agt_.`);
+  if (type === undefined) throw badRequest(`${clientId} is not a principal id: service principal ids start with srv_, agent principal ids with agt_.`);
   if (given !== undefined && given !== type) {
-    throw new Error(`--type ${given} contradicts ${clientId}, the id of ${type === 'agent' ? 'an agent' : 'a service'} principal (leave --type out).`);
+    throw badRequest(`--type ${given} contradicts ${clientId}, the id of ${type === 'agent' ? 'an agent' : 'a service'} principal (leave --type out).`);
   }
   return type;
 }
@@ -203,6 +257,29 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
     }),
 );
 
+const baseUrl = program.command('base-url').description("the base URL this database's servers run at, recorded by the first start; every node needs it as TESSERA_BASE_URL");
+databaseOptions(baseUrl.command('show').description('print the recorded base URL')).action(async (flags: Flags) =>
+  withOpened(configFrom(flags), {}, async (t) => {
+    const recorded = await recordedBaseUrl(t.storage.settings);
+    print(flags, { baseUrl: recorded ?? null }, recorded ?? 'no base URL recorded yet: the first `tessera start` records its own');
+  }),
+);
+databaseOptions(
+  baseUrl.command('set <url>').description('move the deployment to another base URL, then restart every node with it (access tokens issued under the old one stop verifying)'),
+).action(async (url: string, flags: Flags) => {
+  const config = configFrom({ ...flags, baseUrl: url }); // checked as TESSERA_BASE_URL is
+  return withOpened(config, {}, async (t) => {
+    const previous = await changeBaseUrl(t.storage.settings, config.baseUrl, t.clock.now());
+    const human = previous === undefined
+      ? `base URL set to ${config.baseUrl} (none was recorded); start every node with TESSERA_BASE_URL=${config.baseUrl}`
+      : previous === config.baseUrl
+        ? `the base URL is ${config.baseUrl} already`
+        : `base URL set to ${config.baseUrl} (it was ${previous}); restart every node with TESSERA_BASE_URL=${config.baseUrl}: ` +
+          `a node started with ${previous} is refused from now on, and access tokens issued under ${previous} stop verifying`;
+    print(flags, { baseUrl: config.baseUrl, previous: previous ?? null }, human);
+  });
+});
+
 registerAppCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
 registerApiKeyCommands(program, { globalOptions, withTessera, print, actor: CLI_ACTOR });
 
@@ -213,8 +290,7 @@ program.command('config').description('list every configuration key with its def
 });
 
 program.parseAsync(process.argv).catch((err: unknown) => {
-  if (err instanceof ConfigError || err instanceof ProblemError) process.stderr.write(`tessera: ${err instanceof ProblemError ? err.detail : err.message}\n`);
-  else if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') process.stderr.write(`tessera: ${(err as Error).message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)\n`);
-  else process.stderr.write(`tessera: ${err instanceof Error ? err.message : String(err)}\n`);
+  const { code, message } = failure(err);
+  process.stderr.write(jsonErrors ? errorLine(code, message) : `tessera: ${message}\n`);
   process.exit(err instanceof ProblemError && err.status === 404 ? 3 : 1);
 });

@@ -4,6 +4,12 @@ import type { ClientAuthMethod } from './stores.ts';
 /** What the HTTP layer hands over: the raw header and the parsed parameters. */
 export interface CredentialSource {
   authorization: string | undefined;
+  /**
+   * `authorization` already decoded by `decodeBasic` when it is HTTP Basic (null: garbled or
+   * over-long), so that a caller that also logs the presented client id decodes it once; left
+   * undefined, it is decoded here.
+   */
+  basic?: BasicCredentials | null;
   params: Readonly<Record<string, string>>;
   /** True when `client_secret` was sent in the query string. */
   secretInQuery: boolean;
@@ -27,8 +33,16 @@ export const MAX_CLIENT_SECRET_LENGTH = 256;
 /** Base64 of the longest form-encoded id and secret (every character %XX): longer headers are refused undecoded. */
 const MAX_BASIC_LENGTH = Math.ceil((3 * (MAX_CLIENT_ID_LENGTH + MAX_CLIENT_SECRET_LENGTH) + 1) / 3) * 4;
 
+export interface BasicCredentials {
+  id: string;
+  secret: string;
+}
+
+/** Whether an Authorization header is HTTP Basic (the scheme is case-insensitive). */
+export const isBasicHeader = (header: string | undefined): header is string => header !== undefined && /^basic /i.test(header);
+
 /** The id and secret of an HTTP Basic header (`Basic …`), or undefined when it is garbled or over-long. */
-export function decodeBasic(header: string): { id: string; secret: string } | undefined {
+export function decodeBasic(header: string): BasicCredentials | undefined {
   const encoded = header.slice(6).trim();
   if (encoded.length > MAX_BASIC_LENGTH || !/^[A-Za-z0-9+/]+={0,2}$/.test(encoded)) return undefined;
   const text = Buffer.from(encoded, 'base64').toString('utf8');
@@ -46,7 +60,7 @@ export function decodeBasic(header: string): { id: string; secret: string } | un
   }
 }
 
-function withinLimits(id: string, secret: string): { id: string; secret: string } | undefined {
+function withinLimits(id: string, secret: string): BasicCredentials | undefined {
   return id.length <= MAX_CLIENT_ID_LENGTH && secret.length <= MAX_CLIENT_SECRET_LENGTH ? { id, secret } : undefined;
 }
 
@@ -57,12 +71,11 @@ function withinLimits(id: string, secret: string): { id: string; secret: string 
 export function extractCredentials(src: CredentialSource): PresentedCredentials {
   if (src.secretInQuery) throw new InvalidRequest('client_secret must not be sent in the query string.');
   const header = src.authorization;
-  const isBasic = header !== undefined && /^basic /i.test(header);
-  if (isBasic) {
+  if (isBasicHeader(header)) {
     if (src.params.client_secret !== undefined) {
       throw new InvalidRequest('Client credentials were sent both in the Authorization header and in the body; use one method.');
     }
-    const basic = decodeBasic(header);
+    const basic = src.basic !== undefined ? src.basic : decodeBasic(header);
     if (!basic) throw new InvalidClient(CLIENT_AUTH_FAILED, true);
     if (src.params.client_id !== undefined && src.params.client_id !== basic.id) {
       throw new InvalidRequest('client_id in the body does not match the Authorization header.');

@@ -1,17 +1,21 @@
-import { BlockList, isIPv6 } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { BlockList, isIPv6, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { envName } from '../config.ts';
-import { decodeBasic } from '../core/client-auth.ts';
-import { CLIENT_ID_PATTERN, INTEGRATION_CLIENT_ID_PATTERN } from '../core/ids.ts';
+import type { LogSink } from './log-sink.ts';
+import { presentedClientId } from './oauth-params.ts';
 import { UUID_PATTERN } from '../core/urls.ts';
 
 /** What a handler knows about who a request is for; the access log prints it (IN-5: ids only). */
 export interface RequestAudit {
   /** The tenant the request addressed (printed only when it is a UUID). */
   tenantId?: string;
-  /** The client the request is from, when the handler knows it (else read from the OAuth credentials). */
-  clientId?: string;
+  /**
+   * The client the request is from, when the handler knows it; null when the handler looked and
+   * none was presented. Left undefined on OAuth routes, it is read from the request's credentials.
+   */
+  clientId?: string | null;
 }
 
 declare module 'fastify' {
@@ -36,26 +40,15 @@ export function redactedPath(url: string): string {
   return shown.join('/') + (segments.length > MAX_SEGMENTS + 1 ? '/…' : '');
 }
 
-const isClientId = (id: unknown): id is string => typeof id === 'string' && (CLIENT_ID_PATTERN.test(id) || INTEGRATION_CLIENT_ID_PATTERN.test(id));
-
 /**
- * The client id an OAuth request presented (body `client_id`, else the HTTP Basic user name), when
- * it has the shape of a Tessera client id; free text, which might be a misplaced secret, never.
- * Read only when the line is written, so that nothing is decoded twice while info logs are off.
+ * The presented client id of a request whose handler did not say (it failed before reading the
+ * credentials, or it is a route that does not): read from the body and the Basic header here.
  */
-function presentedClientId(request: FastifyRequest): string | undefined {
+function requestClientId(request: FastifyRequest): string | undefined {
   const body = request.body as Record<string, unknown> | null | undefined;
   const fromBody = typeof body === 'object' && body !== null ? body.client_id : undefined;
-  if (fromBody !== undefined) return isClientId(fromBody) ? fromBody : undefined;
-  const header = request.headers.authorization;
-  if (header === undefined || !/^basic /i.test(header)) return undefined;
-  const id = decodeBasic(header)?.id;
-  return isClientId(id) ? id : undefined;
-}
-
-/** Where log lines go: pino's destination, shared by pino and the access log so that lines stay in order. */
-export interface LogSink {
-  write(line: string): unknown;
+  if (fromBody !== undefined && typeof fromBody !== 'string') return undefined;
+  return presentedClientId({ authorization: request.headers.authorization, params: fromBody ? { client_id: fromBody } : {} }) ?? undefined;
 }
 
 /**
@@ -72,7 +65,7 @@ export class AccessLog extends LogController {
   /** `"pid":…,"hostname":…`, as pino's `base` prints them. */
   private readonly base = `"pid":${process.pid},"hostname":${JSON.stringify(hostname())}`;
 
-  constructor(private readonly sink: LogSink) {
+  constructor(private readonly sink: Pick<LogSink, 'write'>) {
     super();
   }
 
@@ -85,7 +78,8 @@ export class AccessLog extends LogController {
     const audit = request.audit;
     const family = route.config?.family;
     const tenantId = audit?.tenantId;
-    const clientId = audit?.clientId ?? (family === 'oauth' || family === 'oauth-site' ? presentedClientId(request) : undefined);
+    const told = audit?.clientId;
+    const clientId = told !== undefined ? (told ?? undefined) : family === 'oauth' || family === 'oauth-site' ? requestClientId(request) : undefined;
     // The request id is a UUID (genReqId), the method a token Node's parser accepted and a route
     // pattern one of Tessera's own: none needs escaping. A redacted 404 path is escaped all the same.
     let line =
@@ -96,7 +90,37 @@ export class AccessLog extends LogController {
     if (error) line += `,"error":${JSON.stringify(error.message)}`;
     this.sink.write(`${line},"msg":"request"}\n`);
   }
+
+  /** Notes the request a connection is serving (from the onRequest hook), for `refused`. */
+  serving(request: FastifyRequest, reply: FastifyReply): void {
+    (request.raw.socket as ServingSocket)[SERVING] = reply;
+  }
+
+  /**
+   * The access line of a request Node cut off before it was answered (a request past its timeout,
+   * oversized or malformed headers): the request as routed when its headers had arrived (its id,
+   * method and route), else a new request id; returns the id for the answer's X-Request-Id.
+   */
+  refused(logger: FastifyBaseLogger, socket: Socket, status: number, code: string | undefined): string {
+    const pending = (socket as ServingSocket)[SERVING];
+    const request = pending !== undefined && !pending.sent ? pending.request : undefined;
+    const reqId = request?.id ?? randomUUID();
+    if ((logger as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled('info')) {
+      let line = `{"level":30,"time":${Date.now()},${this.base},"reqId":"${reqId}"`;
+      if (request !== undefined) {
+        const url = request.routeOptions.url;
+        line += `,"method":"${request.method}","route":${url !== undefined ? `"${url}"` : JSON.stringify(redactedPath(request.url))},"status":${status},"ms":${Math.round(pending!.elapsedTime * 10) / 10}`;
+      } else {
+        line += `,"status":${status}`;
+      }
+      this.sink.write(`${line},"error":${JSON.stringify(code ?? 'malformed')},"msg":"request"}\n`);
+    }
+    return reqId;
+  }
 }
+
+const SERVING = Symbol('tessera.serving');
+type ServingSocket = Socket & { [SERVING]?: FastifyReply };
 
 /** Loopback, private (RFC 1918, RFC 4193), link-local and shared (RFC 6598) addresses: where a proxy sits. */
 const PROXY_NETWORKS = new BlockList();

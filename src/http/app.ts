@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
-import pino from 'pino';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -10,6 +9,8 @@ import type { Tessera } from '../main.ts';
 import './families.ts';
 import { errorHandler } from './error-handler.ts';
 import { AccessLog, untrustedProxyWarning } from './access-log.ts';
+import { requestLogger } from './request-logger.ts';
+import { LogSink } from './log-sink.ts';
 import { hostProblem } from './tenant-host.ts';
 import { sharedRateLimitStore } from './shared-rate-limit-store.ts';
 import { InvalidRequest } from '../core/errors.ts';
@@ -67,23 +68,25 @@ const CLIENT_ERRORS: Record<string, [number, string, string]> = {
   HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'The request headers are too large.'],
 };
 const MALFORMED: [number, string, string] = [400, 'Bad Request', 'The request is malformed.'];
+/** The body of the 503 a closing server answers (in the shape of the answers refused before routing). */
+const SHUTTING_DOWN = { message: 'The server is shutting down; send the request again.' };
 
 /**
  * Answers what Node refuses before Fastify sees a request (a request that outlasts
  * TESSERA_REQUEST_TIMEOUT or TESSERA_HEADERS_TIMEOUT, oversized headers, a malformed request line
- * or header) with the headers every response carries (TH-2), one info line, and a closed connection.
+ * or header) with the headers every response carries (TH-2), its access line, and a closed connection.
  */
-function clientErrorHandler(config: Pick<Config, 'baseUrl'>, app: () => FastifyInstance) {
+function clientErrorHandler(config: Pick<Config, 'baseUrl'>, accessLog: AccessLog, app: () => FastifyInstance) {
   const hsts = config.baseUrl.startsWith('https://') ? 'Strict-Transport-Security: max-age=31536000; includeSubDomains\r\n' : '';
   return (err: Error & { code?: string }, socket: Socket) => {
     if (err.code === 'ECONNRESET' || socket.destroyed) return;
     const [status, reason, message] = CLIENT_ERRORS[err.code ?? ''] ?? MALFORMED;
-    app().log.info({ status, error: err.code }, 'request refused before routing');
+    const reqId = accessLog.refused(app().log, socket, status, err.code);
     if (socket.writable) {
       const body = JSON.stringify({ message });
       socket.write(
         `HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-store\r\n${hsts}\r\n${body}`,
+          `X-Content-Type-Options: nosniff\r\nReferrer-Policy: no-referrer\r\nCache-Control: no-store\r\nX-Request-Id: ${reqId}\r\n${hsts}\r\n${body}`,
       );
     }
     socket.destroy(err);
@@ -99,8 +102,8 @@ const CONNECTIONS_CHECKING_INTERVAL_MS = 1000;
 /** Builds the Fastify app: plugins, hooks, the error handler and every route family. */
 export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   const { config } = t;
-  // One destination for pino and the access log: asynchronous and flushed at exit, as pino's default.
-  const logDestination = pino.destination({ dest: 1, sync: false });
+  // One destination for pino and the access log (so lines stay in order): stdout, written in batches.
+  const logDestination = new LogSink(1);
   const accessLog = new AccessLog(logDestination);
   const app: FastifyInstance = Fastify({
     // Slow clients (slowloris) are cut off: the whole request must arrive within requestTimeout and
@@ -114,7 +117,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
       // A missing Host is refused by the onRequest hook below, in the route family's shape.
       requireHostHeader: false,
     },
-    clientErrorHandler: clientErrorHandler(config, () => app),
+    clientErrorHandler: clientErrorHandler(config, accessLog, () => app),
     // One access line per request, when its response has finished (AccessLog).
     logController: accessLog,
     logger: {
@@ -126,14 +129,16 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
       },
     },
     genReqId: () => randomUUID(),
-    // pino's fast child path (no options object): Fastify passes `{}` unless a route sets log options.
-    childLoggerFactory: (logger, bindings, opts) => (Object.keys(opts).length > 0 ? logger.child(bindings, opts) : logger.child(bindings)),
+    // Each request's child logger (with its reqId) is made only when the request logs something.
+    childLoggerFactory: requestLogger,
     requestIdHeader: false,
     trustProxy: config.trustedProxies.length > 0 ? config.trustedProxies : false,
     bodyLimit: config.bodyLimit,
     onProtoPoisoning: 'remove',
     onConstructorPoisoning: 'remove',
-    return503OnClosing: true,
+    // Fastify's own 503 while closing skips the hooks and so the headers every response carries:
+    // the onRequest hook below answers it instead.
+    return503OnClosing: false,
     ajv: { customOptions: { removeAdditional: false, coerceTypes: false, useDefaults: true, allErrors: false } },
     routerOptions: { ignoreTrailingSlash: false, maxParamLength: 1024 },
     // Errors raised before routing (a malformed URL) go through the same handler and headers.
@@ -152,8 +157,20 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   const setSecurityHeaders = securityHeaders(config);
   const trustForwardedHost = config.trustedProxies.length > 0;
   const warnUntrustedProxy = untrustedProxyWarning(config.trustedProxies);
+  // From the start of app.close(): a request still arriving on an open connection (keep-alive,
+  // pipelined) gets a 503 with those headers, and the connection closes after it.
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
   app.addHook('onRequest', (request, reply, done) => {
     setSecurityHeaders(request, reply);
+    accessLog.serving(request, reply);
+    if (closing) {
+      reply.code(503).header('connection', 'close').header('cache-control', 'no-store').send(SHUTTING_DOWN);
+      return;
+    }
     if (warnUntrustedProxy !== undefined) warnUntrustedProxy(request);
     const problem = hostProblem(request, trustForwardedHost);
     done(problem === undefined ? undefined : new InvalidRequest(problem));
@@ -195,6 +212,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   });
   app.get('/openapi.json', { schema: { hide: true }, config: { family: 'plain' } }, () => app.swagger());
   app.addHook('onClose', async () => t.close());
+  app.addHook('onClose', async () => logDestination.end());
 
   await app.register(healthRoutes);
   await app.register(lookupRoutes);

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
-import type { CredentialSource } from '../core/client-auth.ts';
+import { decodeBasic, isBasicHeader, type CredentialSource } from '../core/client-auth.ts';
+import { CLIENT_ID_PATTERN, INTEGRATION_CLIENT_ID_PATTERN } from '../core/ids.ts';
 import { InvalidRequest } from '../core/errors.ts';
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -32,11 +33,29 @@ export function oauthParams(request: FastifyRequest, allowJson: boolean): Record
   return params;
 }
 
+/** The OAuth parameters and client credentials of a request, its Basic header decoded once. */
 export function credentialSource(request: FastifyRequest, allowJson: boolean): CredentialSource {
   const query = request.query as Record<string, unknown> | undefined;
+  const authorization = request.headers.authorization;
   return {
-    authorization: request.headers.authorization,
+    authorization,
+    basic: isBasicHeader(authorization) ? (decodeBasic(authorization) ?? null) : undefined,
     params: oauthParams(request, allowJson),
     secretInQuery: query !== undefined && query !== null && 'client_secret' in query,
   };
+}
+
+const isClientId = (id: unknown): id is string => typeof id === 'string' && (CLIENT_ID_PATTERN.test(id) || INTEGRATION_CLIENT_ID_PATTERN.test(id));
+
+/**
+ * The client id a request presented (body `client_id`, else the HTTP Basic user name), when it has
+ * the shape of a Tessera client id, for the access log; free text, which might be a misplaced
+ * secret, never (IN-5). Null when there is none.
+ */
+export function presentedClientId(source: Pick<CredentialSource, 'authorization' | 'basic' | 'params'>): string | null {
+  const fromBody = source.params.client_id;
+  if (fromBody !== undefined) return isClientId(fromBody) ? fromBody : null;
+  if (!isBasicHeader(source.authorization)) return null;
+  const id = (source.basic !== undefined ? source.basic : decodeBasic(source.authorization))?.id;
+  return isClientId(id) ? id : null;
 }

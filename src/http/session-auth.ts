@@ -41,7 +41,11 @@ export function sameOrigin(t: Tessera, request: FastifyRequest): boolean {
 export async function currentSession(t: Tessera, request: FastifyRequest): Promise<{ ctx: SessionContext; sessionId: string } | undefined> {
   const sessionId = request.cookies[sessionCookieName(t)];
   const ctx = await t.sessions.resolve(sessionId);
-  return ctx && sessionId ? { ctx, sessionId } : undefined;
+  if (!ctx || !sessionId) return undefined;
+  // The access line names the session's tenant (a handler that knows better has said so already).
+  request.audit ??= {};
+  request.audit.tenantId ??= ctx.session.tenantId;
+  return { ctx, sessionId };
 }
 
 /** An unsafe session request must be same-origin and carry the session's CSRF token (CS-7). */

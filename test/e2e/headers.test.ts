@@ -492,10 +492,10 @@ for (const engine of engines()) {
       postCreds = await createPrincipal(s, tenantId, { authType: 'client_secret_post' });
       const port = await freePort();
       url = `http://127.0.0.1:${port}`;
-      // A second node on the same database, started like an operator would, with info logs on stdout.
+      // A second node on the same database (and so with its base URL), started like an operator would, with info logs on stdout.
       const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
         cwd: root,
-        env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: url, TESSERA_LOG_LEVEL: 'info' },
+        env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: s.url, TESSERA_LOG_LEVEL: 'info' },
         stdio: ['ignore', 'pipe', 'pipe'],
       });
       child = proc;
@@ -550,17 +550,18 @@ for (const engine of engines()) {
       assert.equal((await fetch(`${url}/login?${form(sensitive)}`)).status, 200);
       assert.equal((await fetch(`${url}/tenants/lookup/acme.localhost?${form(sensitive)}`)).status, 200);
       // A sign-in, a forced password change and a second sign-in, through the real forms.
-      const target = { ...s, url, config: { ...s.config, baseUrl: url } } as TestServer;
-      const first = await signIn(target, adminEmail, adminPassword);
+      // Sent to the second node; a same-origin browser names the deployment's base URL as Origin.
+      const target = { ...s, url } as TestServer;
+      const first = await signIn(target, adminEmail, adminPassword, s.url);
       assert.equal(first.status, 303);
       const newPassword = 'log-me-never pass phrase 9';
       secrets.push(newPassword, first.cookie.split('=')[1]!, first.csrf);
-      const change = await post('/account/password', form({ csrf: first.csrf, current: adminPassword, new: newPassword }), { cookie: first.cookie, origin: url });
+      const change = await post('/account/password', form({ csrf: first.csrf, current: adminPassword, new: newPassword }), { cookie: first.cookie, origin: s.url });
       assert.equal(change.status, 303, change.text);
-      const wrong = await signIn(target, adminEmail, 'wrong-password-logged-never');
+      const wrong = await signIn(target, adminEmail, 'wrong-password-logged-never', s.url);
       assert.equal(wrong.status, 401);
       secrets.push('wrong-password-logged-never');
-      const second = await signIn(target, adminEmail, newPassword);
+      const second = await signIn(target, adminEmail, newPassword, s.url);
       assert.equal(second.status, 303);
       secrets.push(second.cookie.split('=')[1]!);
       assert.equal((await fetch(`${url}/api/v2/session`, { headers: { cookie: second.cookie } })).status, 200);

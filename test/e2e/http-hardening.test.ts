@@ -315,14 +315,14 @@ describe('timeout configuration', () => {
   });
 });
 
-/** A second Tessera process on the test server's database, started as an operator would, its stdout kept. */
+/** A second Tessera process on the test server's database (with its base URL), started as an operator would, its stdout kept. */
 async function startNode(s: TestServer, env: Record<string, string> = {}) {
   const root = fileURLToPath(new URL('../../', import.meta.url));
   const port = await freePort();
   const url = `http://127.0.0.1:${port}`;
   const proc = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
     cwd: root,
-    env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: url, TESSERA_LOG_LEVEL: 'info', ...env },
+    env: { ...s.env, TESSERA_PORT: String(port), TESSERA_BASE_URL: s.url, TESSERA_LOG_LEVEL: 'info', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const exited = new Promise<number | null>((resolve) => proc.once('exit', (code) => resolve(code)));
@@ -358,10 +358,13 @@ describe('access log, proxy warning and draining (sqlite)', () => {
   let tenantId: string;
   let svc: Creds;
   let postCreds: Creds;
+  let admin: { adminEmail: string; adminPassword: string };
 
   before(async () => {
     s = await startTestServer('sqlite');
-    tenantId = (await createTenant(s, 'acme')).tenantId;
+    const acme = await createTenant(s, 'acme');
+    tenantId = acme.tenantId;
+    admin = acme;
     svc = await createPrincipal(s, tenantId);
     postCreds = await createPrincipal(s, tenantId, { authType: 'client_secret_post' });
   });
@@ -401,8 +404,20 @@ describe('access log, proxy warning and draining (sqlite)', () => {
       secrets.push('not-the-secret-qs-9', 'trt_refresh_logged_never_1');
       await send('GET', `${realm}/jwks`, { route: `${route}/jwks`, status: 200 });
       await send('GET', '/tenants/lookup/acme.localhost?token=qs-token-logged-never', { route: '/tenants/lookup/:host', status: 200 });
-      await send('GET', '/api/v1/monitor', { route: '/api/v1/monitor', status: 200 }, { authorization: `Bearer ${access.access_token}` });
-      await send('GET', '/login?password=qs-password-logged-never&code=qs-code-logged-never', { route: '/login', status: 200 });
+      // The built-in API names the token's tenant and client; the console and the management API the session's tenant.
+      await send('GET', '/api/v1/monitor', { route: '/api/v1/monitor', status: 200, tenantId, clientId: svc.clientId }, { authorization: `Bearer ${access.access_token}` });
+      const loginPage = await fetch(`${node.url}/login?password=qs-password-logged-never&code=qs-code-logged-never`);
+      made.push({ id: loginPage.headers.get('x-request-id')!, expect: { method: 'GET', route: '/login', status: 200 } });
+      const loginCookie = loginPage.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
+      const csrf = /name="csrf" value="([^"]+)"/.exec(await loginPage.text())![1]!;
+      const signedIn = await fetch(`${node.url}/login`, {
+        method: 'POST', redirect: 'manual', headers: { ...FORM, cookie: loginCookie, origin: s.url }, body: form({ csrf, email: admin.adminEmail, password: admin.adminPassword, next: '/console' }),
+      });
+      assert.equal(signedIn.status, 303, await signedIn.text());
+      made.push({ id: signedIn.headers.get('x-request-id')!, expect: { method: 'POST', route: '/login', status: 303 } });
+      const session = signedIn.headers.getSetCookie().find((c) => c.startsWith('tessera_session='))!.split(';')[0]!;
+      secrets.push(admin.adminPassword, session.split('=')[1]!, csrf);
+      await send('GET', '/api/v2/session', { route: '/api/v2/session', status: 200, tenantId }, { cookie: session });
       const id = randomUUID();
       await send('GET', `/no/such/${id}/route/${svc.clientSecret}?code=qs-code-logged-never`, { route: '/no/such/*/route/*', status: 404 });
       await send('GET', '/tenants/lookup/%E0%A4%A', { route: '/tenants/lookup/*', status: 400 });
@@ -433,6 +448,40 @@ describe('access log, proxy warning and draining (sqlite)', () => {
         assert.ok(!stderr.includes(secret), `stderr holds ${secret.slice(0, 12)}…`);
       }
       assert.doesNotMatch(stdout, /authorization|client_secret|Bearer|Basic /i);
+    } finally {
+      node.kill();
+    }
+  });
+
+  it('IN-5 a request Node cuts off (408) gets one access line: as routed, with its request id, when its headers had arrived; else a new id, also sent as X-Request-Id', async () => {
+    const node = await startNode(s, { TESSERA_REQUEST_TIMEOUT: '2', TESSERA_HEADERS_TIMEOUT: '1' });
+    try {
+      const realm = `/auth/${tenantId}/default/oauth2`;
+      // The headers arrive and are routed; the body stops after 2 of its 50 bytes.
+      const stalledBody = requestText('POST', `${realm}/token`, `localhost:${node.port}`, { ...FORM, 'content-length': '50' }).replace(/Content-Length: 0\r\n/, '') + 'gr';
+      // The headers never end.
+      const stalledHeaders = `GET /healthz HTTP/1.1\r\nHost: localhost:${node.port}\r\n`;
+      const [routed, unrouted] = await Promise.all([raw(node.port, stalledBody), raw(node.port, stalledHeaders)]);
+      for (const r of [routed, unrouted]) {
+        assert.equal(r.status, 408);
+        assert.deepEqual(JSON.parse(r.body), { message: 'The request did not arrive in time.' });
+        assert.match(r.headers['x-request-id'] ?? '', /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+      }
+      const { code, stdout, stderr } = await node.stop();
+      assert.equal(code, 0, stderr);
+      const lines = jsonLines(stdout).filter((l) => l.msg === 'request');
+      assert.equal(lines.length, 2, stdout);
+      const fields = (reqId: string | undefined) => {
+        const line = lines.find((l) => l.reqId === reqId);
+        assert.ok(line, `a line for ${String(reqId)}`);
+        const { level, time, pid, hostname, ms, ...rest } = line;
+        assert.deepEqual([level, typeof time, typeof pid, typeof hostname], [30, 'number', 'number', 'string']);
+        return { rest, ms };
+      };
+      const r = fields(routed.headers['x-request-id']);
+      assert.deepEqual(r.rest, { reqId: routed.headers['x-request-id'], method: 'POST', route: '/auth/:tenantId/default/oauth2/token', status: 408, error: 'ERR_HTTP_REQUEST_TIMEOUT', msg: 'request' });
+      assert.ok(typeof r.ms === 'number' && r.ms >= 1500, `ms: ${String(r.ms)}`);
+      assert.deepEqual(fields(unrouted.headers['x-request-id']), { rest: { reqId: unrouted.headers['x-request-id'], status: 408, error: 'ERR_HTTP_REQUEST_TIMEOUT', msg: 'request' }, ms: undefined });
     } finally {
       node.kill();
     }

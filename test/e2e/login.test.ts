@@ -426,7 +426,7 @@ for (const engine of engines()) {
       assert.equal((await postLogin(t, u.email, PASSWORD)).status, 401);
     });
 
-    it('AZ-6 /login?next= keeps clean same-origin paths only: absolute, protocol-relative, backslash, javascript:, empty- and dot-segment targets become /console', async () => {
+    it('AZ-6 /login?next= keeps clean same-origin paths only: absolute, protocol-relative, backslash, javascript:, empty- and dot-segment targets and percent-encoded slashes, backslashes, dots and percent signs in the path become /console', async () => {
       // A tenant of its own: its many sign-ins stay out of acme's audit list, which other tests count.
       await createTenant(s, 'targets');
       const u = await s.tessera.tenants.createUser('targets', 'next@targets.test', 'iam:observer', PASSWORD, SYSTEM_ACTOR);
@@ -435,6 +435,9 @@ for (const engine of engines()) {
         // Same origin, but not a clean path: empty and dot segments (also percent-encoded), backslashes, control characters.
         '/.//evil.example', '/console//keys', '/./console', '/../console', '/console/..', '/a/../../b', '/%2e%2e/console', '/.%2E/console',
         '/%2e/console', '/console\\keys', '/console?q=a\\b', '/console\x00', '/console\x7f', '/console\n', '',
+        // Percent-encoded slashes, backslashes, dots and percent signs in the path, in either case: no console page has one.
+        '/%2F%2Fevil.example', '/%2f%2fevil.example', '/%2F/evil.example', '/console%2F%2Fkeys', '/console%2fkeys', '/%5C%5Cevil.example', '/%5cevil.example',
+        '/%2E%2E/console', '/console/%2e', '/console/a%2Eb', '/%252F%252Fevil.example', '/console%25',
       ];
       for (const payload of payloads) {
         const f = await loginForm(t, `?next=${encodeURIComponent(payload)}`);
@@ -444,13 +447,19 @@ for (const engine of engines()) {
         const forged = await postLogin(t, u.email, PASSWORD, { next: payload });
         assert.deepEqual([forged.status, forged.location], [303, '/console'], payload);
       }
-      // The trial's report, exactly as it was typed: the page and the sign-in both fall back to /console.
-      const reported = await loginForm(t, '?next=/.%2F%2Fevil.example');
-      assert.equal(reported.page.text, renderLoginPage({ csrf: reported.csrf, next: '/console', notice: 'Sign in to continue.' }));
-      const signedIn = await postLogin(t, u.email, PASSWORD, { form: reported, next: reported.next });
-      assert.deepEqual([signedIn.status, signedIn.location, signedIn.text], [303, '/console', '']);
-      // A query may hold anything printable, an unencoded redirect_uri too; dots within a segment are no dot segments.
-      for (const path of ['/account/password', '/console?tab=keys', '/', '/console/', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..', '/console/v1.2/.well-known/a..b', '/console%2F%2Fkeys', '/console#//x']) {
+      // The trials' reports, exactly as they were typed: the page and the sign-in both fall back to /console.
+      for (const query of ['?next=/.%2F%2Fevil.example', '?next=/%2F%2Fevil.example']) {
+        const reported = await loginForm(t, query);
+        assert.equal(reported.page.text, renderLoginPage({ csrf: reported.csrf, next: '/console', notice: 'Sign in to continue.' }), query);
+        const signedIn = await postLogin(t, u.email, PASSWORD, { form: reported, next: reported.next });
+        assert.deepEqual([signedIn.status, signedIn.location, signedIn.text], [303, '/console', ''], query);
+      }
+      // A query may hold anything printable, an unencoded or encoded redirect_uri too; dots within a segment are no dot segments;
+      // other percent-encodings in the path (a non-ASCII character) are kept.
+      for (const path of [
+        '/account/password', '/console?tab=keys', '/', '/console/', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..',
+        '/oauth2/v1/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=%2F%2F%5C%25', '/console/v1.2/.well-known/a..b', '/console#//x', '/console/%E3%80%80',
+      ]) {
         const f = await loginForm(t, `?next=${encodeURIComponent(path)}`);
         assert.equal(f.next, path);
         const r = await postLogin(t, u.email, PASSWORD, { form: f, next: f.next });

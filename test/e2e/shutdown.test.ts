@@ -1,9 +1,27 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { request } from 'node:http';
+import { connect } from 'node:net';
 import { createPrincipal, createTenant, basic } from '../helpers/api.ts';
-import { engines, freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
+import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
+
+/** The HTTP/1.1 responses in what a server sent on one connection: status, headers (lower-case names) and body. */
+function responses(text: string): Array<{ status: number; headers: Record<string, string>; body: string }> {
+  const out = [];
+  let rest = text;
+  while (rest !== '') {
+    const end = rest.indexOf('\r\n\r\n');
+    assert.ok(end > 0, `not an HTTP response: ${JSON.stringify(rest.slice(0, 200))}`);
+    const [statusLine, ...lines] = rest.slice(0, end).split('\r\n');
+    const headers = Object.fromEntries(lines.map((l) => [l.slice(0, l.indexOf(':')).toLowerCase(), l.slice(l.indexOf(':') + 1).trim()]));
+    const length = Number(headers['content-length']);
+    out.push({ status: Number(statusLine!.split(' ')[1]), headers, body: rest.slice(end + 4, end + 4 + length) });
+    rest = rest.slice(end + 4 + length);
+  }
+  return out;
+}
 
 
 for (const engine of engines()) {
@@ -43,6 +61,55 @@ for (const engine of engines()) {
       assert.equal(r.status, 200);
       assert.equal(r.json.token_type, 'bearer');
       assert.equal(await exited, 0);
+    });
+  });
+}
+
+for (const engine of engines()) {
+  describe(`requests that arrive while the server closes (${engine})`, () => {
+    it('TH-2 a request on a connection opened before close gets a 503 with the headers every response carries and the exact body, then the connection closes', async () => {
+      const s = await startTestServer(engine);
+      let closed: Promise<void> | undefined;
+      try {
+        const c = await createPrincipal(s, (await createTenant(s, 'acme')).tenantId);
+        const body = 'grant_type=client_credentials';
+        const socket = connect(s.config.port, '127.0.0.1');
+        await once(socket, 'connect');
+        let received = '';
+        socket.setEncoding('utf8').on('data', (d: string) => (received += d));
+        const ended = once(socket, 'close');
+        // A token request whose body is still arriving when the server starts closing: it finishes normally.
+        const routed = once(s.app.server, 'request');
+        socket.write(
+          `POST ${new URL(c.tokenUrl).pathname} HTTP/1.1\r\nHost: localhost\r\nAuthorization: ${basic(c.clientId, c.clientSecret)}\r\n` +
+            `Content-Type: application/x-www-form-urlencoded\r\nContent-Length: ${body.length}\r\n\r\n${body.slice(0, 10)}`,
+        );
+        await routed;
+        closed = s.close();
+        await within(5000, async () => !s.app.server.listening);
+        // The rest of its body, and a second request on the same (keep-alive) connection.
+        socket.write(`${body.slice(10)}GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n`);
+        await ended;
+        const [token, refused, ...more] = responses(received);
+        assert.deepEqual([token?.status, (JSON.parse(token!.body) as { token_type: string }).token_type, more], [200, 'bearer', []]);
+        const { date, 'x-request-id': requestId, ...headers } = refused!.headers;
+        assert.match(requestId ?? '', /^[0-9a-f-]{36}$/);
+        assert.equal(typeof date, 'string');
+        assert.deepEqual([refused!.status, headers, refused!.body], [
+          503,
+          {
+            'x-content-type-options': 'nosniff',
+            'referrer-policy': 'no-referrer',
+            connection: 'close',
+            'cache-control': 'no-store',
+            'content-type': 'application/json; charset=utf-8',
+            'content-length': '66',
+          },
+          '{"message":"The server is shutting down; send the request again."}',
+        ]);
+      } finally {
+        await (closed ?? s.close());
+      }
     });
   });
 }

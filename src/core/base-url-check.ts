@@ -1,0 +1,51 @@
+import type { SettingStore } from './stores.ts';
+
+/**
+ * The setting under which a database keeps the base URL its servers run at: the issuer of their
+ * tokens and the root of every URL they and the CLI print. The first `tessera start` records it.
+ */
+const BASE_URL_SETTING = 'baseUrl';
+
+/** The base URL this database's servers run at; undefined until a server has started on it. */
+export const recordedBaseUrl = (settings: SettingStore): Promise<string | undefined> => settings.get(BASE_URL_SETTING);
+
+/** A server started with another base URL than the one its database's servers run at. */
+export class BaseUrlMismatch extends Error {
+  override readonly name = 'BaseUrlMismatch';
+
+  constructor(
+    readonly configured: string,
+    readonly recorded: string,
+  ) {
+    super(
+      `this node's base URL is ${configured}, but this database's servers run at ${recorded} (recorded by its first start): ` +
+        `every node of a deployment needs the same TESSERA_BASE_URL, so start this one with TESSERA_BASE_URL=${recorded}. ` +
+        `If the deployment really moved, run \`tessera base-url set ${configured}\` first and restart every node with the new URL; ` +
+        `access tokens issued under ${recorded} stop verifying then.`,
+    );
+  }
+}
+
+/** Refuses a server whose base URL is not the recorded one; reads only, so a refused start changes nothing. */
+export async function checkBaseUrl(settings: SettingStore, baseUrl: string): Promise<void> {
+  const recorded = await recordedBaseUrl(settings);
+  if (recorded !== undefined && recorded !== baseUrl) throw new BaseUrlMismatch(baseUrl, recorded);
+}
+
+/**
+ * Records the base URL of the first server to listen on a database (one that failed to start
+ * records nothing), and refuses a server whose base URL is not the recorded one. Read back as in
+ * `claimDatabase`: of two first servers with different base URLs, the one overwritten fails here
+ * (unless it read before the other wrote).
+ */
+export async function claimBaseUrl(settings: SettingStore, baseUrl: string, now: number): Promise<void> {
+  if ((await recordedBaseUrl(settings)) === undefined) await settings.put(BASE_URL_SETTING, baseUrl, now);
+  await checkBaseUrl(settings, baseUrl);
+}
+
+/** The deliberate move (`tessera base-url set`): records `baseUrl`, returning the URL recorded before, if any. */
+export async function changeBaseUrl(settings: SettingStore, baseUrl: string, now: number): Promise<string | undefined> {
+  const previous = await recordedBaseUrl(settings);
+  await settings.put(BASE_URL_SETTING, baseUrl, now);
+  return previous;
+}
