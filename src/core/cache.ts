@@ -19,6 +19,15 @@ export class InvalidatingCache<V> {
     private readonly keep: (value: V) => boolean = () => true,
   ) {}
 
+  /**
+   * The cached value of `key` while it is fresh, or undefined without loading anything: the token
+   * path reads hits through this and awaits `get` only on a miss, so a hit costs no promise.
+   */
+  fresh(key: string): { readonly value: V } | undefined {
+    const hit = this.entries.get(key);
+    return hit !== undefined && hit.until > this.clock.now() ? hit : undefined;
+  }
+
   async get(key: string): Promise<V> {
     const now = this.clock.now();
     const hit = this.entries.get(key);

@@ -31,6 +31,11 @@ export class Directory {
     return this.tenantsById.get(id);
   }
 
+  /** The tenant while it is cached (found or not), without a lookup; see `InvalidatingCache.fresh`. */
+  freshTenant(id: string): { readonly value: TenantRecord | undefined } | undefined {
+    return this.tenantsById.fresh(id);
+  }
+
   /** Tenants are never renamed, so a name maps to one id for good. */
   tenantByName(name: string): Promise<TenantRecord | undefined> {
     return this.tenantsByName.get(name);
@@ -38,6 +43,11 @@ export class Directory {
 
   principal(clientId: string): Promise<CachedPrincipal | undefined> {
     return this.principals.get(clientId);
+  }
+
+  /** The principal while it is cached (found or not), without a lookup. */
+  freshPrincipal(clientId: string): { readonly value: CachedPrincipal | undefined } | undefined {
+    return this.principals.fresh(clientId);
   }
 
   invalidateTenant(id: string): void {

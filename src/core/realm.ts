@@ -1,7 +1,8 @@
 import type { Config } from '../config.ts';
 import type { Clock } from './clock.ts';
-import { presentedCredentials, refuseClient, type ClientAuthLimits, type CredentialSource } from './client-auth.ts';
-import type { Directory } from './directory.ts';
+import { presentedCredentials, refuseClient, type ClientAuthLimits, type CredentialSource, type PresentedCredentials } from './client-auth.ts';
+import type { CachedPrincipal, Directory } from './directory.ts';
+import { andThen, type Eventually } from './eventually.ts';
 import { InsufficientScope } from './errors.ts';
 import { CLIENT_ID_PATTERN } from './ids.ts';
 import type { ScopeCatalogue } from './scopes.ts';
@@ -35,9 +36,14 @@ export interface AuthenticatedPrincipal {
   secretId: string;
 }
 
-/** The tenant a realm URL names, or undefined (unknown tenants get the unknown-client answer). */
-export function findTenant(ctx: Pick<RealmContext, 'directory'>, tenantId: string): Promise<TenantRecord | undefined> {
-  return UUID_PATTERN.test(tenantId) ? ctx.directory.tenant(tenantId) : Promise.resolve(undefined);
+/**
+ * The tenant a realm URL names, or undefined (unknown tenants get the unknown-client answer); a
+ * promise only when the tenant must be loaded.
+ */
+export function findTenant(ctx: Pick<RealmContext, 'directory'>, tenantId: string): Eventually<TenantRecord | undefined> {
+  if (!UUID_PATTERN.test(tenantId)) return undefined;
+  const hit = ctx.directory.freshTenant(tenantId);
+  return hit !== undefined ? hit.value : ctx.directory.tenant(tenantId);
 }
 
 /**
@@ -54,12 +60,12 @@ export function forIntrospection<C extends Pick<RealmContext, 'limits' | 'intros
  * comparison with each usable secret. Every failure looks the same (CA-1, MT-2) and counts against
  * the IP, and against the client id only when it is one Tessera could have minted (RL-2).
  */
-export async function authenticatePrincipal(
+export function authenticatePrincipal(
   ctx: RealmContext,
   tenant: TenantRecord | undefined,
   source: CredentialSource,
   ip: string,
-): Promise<AuthenticatedPrincipal> {
+): Eventually<AuthenticatedPrincipal> {
   ctx.limits.checkIp(ip);
   const creds = presentedCredentials(ctx.limits, source, ip);
   const wellFormed = CLIENT_ID_PATTERN.test(creds.clientId);
@@ -67,7 +73,14 @@ export async function authenticatePrincipal(
   if (!tenant || !wellFormed || !isWellFormedSecret('clientSecret', creds.secret)) {
     return refuseClient(ctx.limits, wellFormed ? creds.clientId : undefined, ip, usedBasic);
   }
-  const cached = await ctx.directory.principal(creds.clientId);
+  const hit = ctx.directory.freshPrincipal(creds.clientId);
+  if (hit !== undefined) return checkSecret(ctx, tenant, creds, hit.value, ip);
+  return ctx.directory.principal(creds.clientId).then((cached) => checkSecret(ctx, tenant, creds, cached, ip));
+}
+
+/** The rest of `authenticatePrincipal`, once the principal is at hand (or known not to exist). */
+function checkSecret(ctx: RealmContext, tenant: TenantRecord, creds: PresentedCredentials, cached: CachedPrincipal | undefined, ip: string): AuthenticatedPrincipal {
+  const usedBasic = creds.method === 'client_secret_basic';
   if (!cached || cached.principal.tenantId !== tenant.id || cached.principal.authType !== creds.method) {
     return refuseClient(ctx.limits, creds.clientId, ip, usedBasic);
   }
@@ -84,13 +97,13 @@ export async function authenticatePrincipal(
  * The caller of introspection or revocation: a bearer access token of this tenant, or a principal's
  * client credentials; either way it must hold `scope`. A bad bearer token is a failure of the IP.
  */
-export async function authenticateCaller(
+export function authenticateCaller(
   ctx: RealmContext,
   tenant: TenantRecord | undefined,
   source: CredentialSource,
   ip: string,
   scope: string,
-): Promise<{ clientId: string }> {
+): Eventually<{ clientId: string }> {
   const header = source.authorization;
   if (header !== undefined && /^bearer /i.test(header)) {
     ctx.limits.checkIp(ip);
@@ -101,11 +114,12 @@ export async function authenticateCaller(
     if (!result.claims.scope.split(' ').includes(scope)) throw new InsufficientScope(`The token lacks the ${scope} scope.`);
     return { clientId: result.claims.client_id };
   }
-  const { principal } = await authenticatePrincipal(ctx, tenant, source, ip);
-  if (!ctx.scopes.tenantScopesFor(principal.roles).includes(scope)) {
-    throw new InsufficientScope(`The principal lacks the ${scope} scope.`);
-  }
-  return { clientId: principal.clientId };
+  return andThen(authenticatePrincipal(ctx, tenant, source, ip), ({ principal }) => {
+    if (!ctx.scopes.tenantScopesFor(principal.roles).includes(scope)) {
+      throw new InsufficientScope(`The principal lacks the ${scope} scope.`);
+    }
+    return { clientId: principal.clientId };
+  });
 }
 
 /** Verifies a token presented for introspection or revocation within one tenant. */

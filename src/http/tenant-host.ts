@@ -67,18 +67,33 @@ async function tenantNamed(t: Tessera, name: string): Promise<AddressedTenant> {
   return tenant ? { kind: 'tenant', tenant } : { kind: 'unknown' };
 }
 
+/** Hosts seen, per Tessera instance, with the vanity name each names (null: none); bounded, since Host is the client's. */
+const vanityMemos = new WeakMap<Tessera, Map<string, string | null>>();
+const MAX_MEMO_HOSTS = 1024;
+
 /** The label before `.{tenantDomain}` when the Host is a vanity host; undefined for any other host. */
 function vanityName(t: Tessera, request: FastifyRequest): string | undefined {
-  // `acme.localhost.` (absolute form) names the same host as `acme.localhost`.
-  const host = request.hostname.toLowerCase().replace(/\.$/, '');
-  const suffix = `.${t.config.tenantDomain}`;
-  return host.endsWith(suffix) ? host.slice(0, -suffix.length) : undefined;
+  let memo = vanityMemos.get(t);
+  if (memo === undefined) vanityMemos.set(t, (memo = new Map()));
+  const host = request.host;
+  let name = memo.get(host);
+  if (name === undefined) {
+    if (memo.size >= MAX_MEMO_HOSTS) memo.clear();
+    // `acme.localhost.` (absolute form) names the same host as `acme.localhost`.
+    const hostname = request.hostname.toLowerCase().replace(/\.$/, '');
+    const suffix = `.${t.config.tenantDomain}`;
+    name = hostname.endsWith(suffix) ? hostname.slice(0, -suffix.length) : null;
+    memo.set(host, name);
+  }
+  return name ?? undefined;
 }
 
-/** For realm routes: the path's tenant id, unless the Host names a different (or no) tenant. */
-export async function realmTenantId(t: Tessera, request: FastifyRequest, pathTenantId: string): Promise<string> {
+/**
+ * For realm routes: the path's tenant id, unless the Host names a different (or no) tenant. A
+ * string at once when the Host is no vanity host (the usual case: no lookup, no promise).
+ */
+export function realmTenantId(t: Tessera, request: FastifyRequest, pathTenantId: string): string | Promise<string> {
   const name = vanityName(t, request);
-  if (name === undefined) return pathTenantId; // no lookup, the usual case
-  const addressed = await tenantNamed(t, name);
-  return addressed.kind === 'tenant' && addressed.tenant.id === pathTenantId ? pathTenantId : 'unknown';
+  if (name === undefined) return pathTenantId;
+  return tenantNamed(t, name).then((addressed) => (addressed.kind === 'tenant' && addressed.tenant.id === pathTenantId ? pathTenantId : 'unknown'));
 }

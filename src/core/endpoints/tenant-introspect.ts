@@ -1,4 +1,5 @@
 import type { CredentialSource } from '../client-auth.ts';
+import { andThen, type Eventually } from '../eventually.ts';
 import type { AccessTokenClaims } from '../tokens/jwt.ts';
 import { checkParamLengths, requireParam } from '../params.ts';
 import { authenticateCaller, findTenant, verifyTenantToken, type RealmContext } from '../realm.ts';
@@ -23,18 +24,20 @@ export type IntrospectionResponse =
  * POST /auth/{tenantId}/default/oauth2/introspect (RFC 7662). Anything not a live access token of
  * this tenant — expired, revoked, foreign, garbage — is exactly `{"active":false}`.
  */
-export async function tenantIntrospect(
+export function tenantIntrospect(
   ctx: RealmContext,
   tenantId: string,
   source: CredentialSource,
   ip: string,
-): Promise<IntrospectionResponse> {
+): Eventually<IntrospectionResponse> {
   checkParamLengths(source.params);
-  const tenant = await findTenant(ctx, tenantId);
-  await authenticateCaller(ctx, tenant, source, ip, 'introspect_tokens');
-  const token = requireParam(source.params, 'token');
-  const claims = verifyTenantToken(ctx, tenant!, token);
-  return claims ? introspectionOf(claims) : { active: false };
+  return andThen(findTenant(ctx, tenantId), (tenant) =>
+    andThen(authenticateCaller(ctx, tenant, source, ip, 'introspect_tokens'), () => {
+      const token = requireParam(source.params, 'token');
+      const claims = verifyTenantToken(ctx, tenant!, token);
+      return claims ? introspectionOf(claims) : { active: false };
+    }),
+  );
 }
 
 /** The RFC 7662 answer for a live access token: its claims (site and tenant realms alike). */

@@ -1,4 +1,5 @@
 import type { CredentialSource } from '../client-auth.ts';
+import { andThen, type Eventually } from '../eventually.ts';
 import { UnauthorizedClient, UnsupportedGrantType } from '../errors.ts';
 import * as clientCredentials from '../grants/client-credentials.ts';
 import { checkParamLengths, requireParam } from '../params.ts';
@@ -13,15 +14,17 @@ const GRANTS = {
 const OTHER_KNOWN_GRANTS = new Set(['authorization_code', 'refresh_token']);
 
 /** POST /auth/{tenantId}/default/oauth2/token */
-export async function tenantToken(ctx: RealmContext, tenantId: string, source: CredentialSource, ip: string) {
+export function tenantToken(ctx: RealmContext, tenantId: string, source: CredentialSource, ip: string): Eventually<clientCredentials.ClientCredentialsResponse> {
   checkParamLengths(source.params);
   const grantType = requireParam(source.params, 'grant_type');
-  const tenant = await findTenant(ctx, tenantId);
-  const grant = GRANTS[grantType as keyof typeof GRANTS];
-  if (grant) return grant(ctx, tenant, source, ip);
-  if (!OTHER_KNOWN_GRANTS.has(grantType)) {
-    throw new UnsupportedGrantType(`The grant type ${JSON.stringify(grantType)} is not supported.`);
-  }
-  await authenticatePrincipal(ctx, tenant, source, ip);
-  throw new UnauthorizedClient(`Principals may only use the client_credentials grant.`);
+  return andThen(findTenant(ctx, tenantId), (tenant) => {
+    const grant = GRANTS[grantType as keyof typeof GRANTS];
+    if (grant) return grant(ctx, tenant, source, ip);
+    if (!OTHER_KNOWN_GRANTS.has(grantType)) {
+      throw new UnsupportedGrantType(`The grant type ${JSON.stringify(grantType)} is not supported.`);
+    }
+    return andThen(authenticatePrincipal(ctx, tenant, source, ip), () => {
+      throw new UnauthorizedClient(`Principals may only use the client_credentials grant.`);
+    });
+  });
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { InvalidScope } from '../errors.ts';
-import { authenticatePrincipal, type RealmContext } from '../realm.ts';
+import { andThen, type Eventually } from '../eventually.ts';
+import { authenticatePrincipal, type AuthenticatedPrincipal, type RealmContext } from '../realm.ts';
 import { parseScope } from '../scopes.ts';
 import { signAccessToken } from '../tokens/jwt.ts';
 import { realmUrls } from '../urls.ts';
@@ -22,13 +23,16 @@ export interface ClientCredentialsResponse {
  * roles give it to the requested ones, and sign an RFC 9068 JWT. No database round trip when the
  * principal is cached; no key import, no KDF.
  */
-export async function handler(
+export function handler(
   ctx: RealmContext,
   tenant: TenantRecord | undefined,
   source: CredentialSource,
   ip: string,
-): Promise<ClientCredentialsResponse> {
-  const { principal, secretId } = await authenticatePrincipal(ctx, tenant, source, ip);
+): Eventually<ClientCredentialsResponse> {
+  return andThen(authenticatePrincipal(ctx, tenant, source, ip), (authenticated) => issue(ctx, tenant!, source, authenticated));
+}
+
+function issue(ctx: RealmContext, tenant: TenantRecord, source: CredentialSource, { principal, secretId }: AuthenticatedPrincipal): ClientCredentialsResponse {
   const allowed = ctx.scopes.tenantGrant(principal.roles);
   let scope = allowed.scope;
   const requested = source.params.scope;
@@ -41,7 +45,7 @@ export async function handler(
   }
   const ttl = ctx.config.tenantAccessTokenTtl;
   const iat = Math.floor(ctx.clock.now() / 1000);
-  const urls = realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant!);
+  const urls = realmUrls(ctx.config.baseUrl, ctx.config.tenantDomain, tenant);
   const accessToken = signAccessToken(
     {
       iss: urls.issuer,
@@ -52,7 +56,7 @@ export async function handler(
       jti: `${secretId}.${randomUUID()}`,
       iat,
       exp: iat + ttl,
-      tenant_id: tenant!.id,
+      tenant_id: tenant.id,
     },
     ctx.keys.signer(),
   );

@@ -1,11 +1,14 @@
-import type { FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { CredentialSource } from '../../core/client-auth.ts';
+import { andThen } from '../../core/eventually.ts';
+import type { RequestAudit } from '../access-log.ts';
 import { Type } from '@sinclair/typebox';
 import { tenantIntrospect } from '../../core/endpoints/tenant-introspect.ts';
 import { tenantRevoke } from '../../core/endpoints/tenant-revoke.ts';
 import { tenantToken } from '../../core/endpoints/tenant-token.ts';
 import { tenantMetadata } from '../../core/endpoints/metadata.ts';
 import { findTenant, forIntrospection } from '../../core/realm.ts';
-import { credentialSource } from '../oauth-params.ts';
+import { credentialSource, presentedClientId } from '../oauth-params.ts';
 import {
   AuthorizationServerMetadata, checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, Jwks, jsonResponse, messageResponses, oauthErrorResponses, requestBody,
 } from '../openapi.ts';
@@ -14,12 +17,30 @@ import { realmTenantId } from '../tenant-host.ts';
 type TenantParams = { Params: { tenantId: string } };
 
 const oauthConfig = { family: 'oauth' as const, noStore: true };
+const JSON_UTF8 = 'application/json; charset=utf-8';
+
 /**
  * The token and introspection bodies are built field by field by the core (`ClientCredentialsResponse`,
- * `IntrospectionResponse`), so nothing outside their schemas can reach them; the native JSON.stringify
- * writes the ~700-character token in one pass, where the schema serializer escapes it in JavaScript.
+ * `IntrospectionResponse`), so nothing outside their schemas can reach them: they are sent as JSON
+ * text. The native JSON.stringify writes the ~700-character token in one pass, where the schema
+ * serializer escapes it in JavaScript, and a text body skips Fastify's serializer lookup.
  */
-const nativeJson = { serializerCompiler: () => (data: unknown) => JSON.stringify(data) };
+function jsonText(reply: FastifyReply, body: object): string {
+  reply.header('content-type', JSON_UTF8);
+  return JSON.stringify(body);
+}
+
+/**
+ * What the realm's POST endpoints share: the tenant (for the access line, and the core), the
+ * credentials with their Basic header decoded once, and the presented client id for the access line.
+ */
+function realmSource(request: FastifyRequest, tenantId: string, allowJson: boolean): CredentialSource {
+  const audit: RequestAudit = { tenantId };
+  request.audit = audit;
+  const source = credentialSource(request, allowJson);
+  audit.clientId = presentedClientId(source);
+  return source;
+}
 const tenantParam = Type.Object({ tenantId: Type.String({ description: 'The tenant ID (a UUID).' }) });
 const tags = ['tenant realm'];
 
@@ -83,10 +104,10 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
   const base = '/auth/:tenantId/default/oauth2';
 
+  // Synchronous while the tenant and principal are cached (`Eventually`): a hit costs no promise.
   app.post<TenantParams>(`${base}/token`, {
     config: oauthConfig,
     ...checkedByHandler,
-    ...nativeJson,
     schema: {
       operationId: 'requestTenantToken',
       summary: 'Client-credentials token request (the principal\'s registered method: Basic or client_secret_post)',
@@ -96,19 +117,16 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
       body: requestBody(TokenRequest, FORM_MEDIA, JSON_MEDIA),
       response: { 200: jsonResponse('An access token.', TokenResponse), ...oauthErrorResponses(400, 401, 413, 429) },
     },
-  }, async (request, reply) => {
-    const tenantId = await realmTenantId(t, request, request.params.tenantId);
-    request.audit = { tenantId };
-    const response = await tenantToken(t.realm, tenantId, credentialSource(request, true), request.ip);
-    return reply.send(response);
-  });
+  }, (request, reply) =>
+    andThen(realmTenantId(t, request, request.params.tenantId), (tenantId) =>
+      andThen(tenantToken(t.realm, tenantId, realmSource(request, tenantId, true), request.ip), (body) => jsonText(reply, body)),
+    ));
 
   // Limited in the core, not per IP by route: authenticated callers per client, the rest per IP (RL-2).
   const introspection = forIntrospection(t.realm);
   app.post<TenantParams>(`${base}/introspect`, {
     config: oauthConfig,
     ...checkedByHandler,
-    ...nativeJson,
     schema: {
       operationId: 'introspectTenantToken',
       summary: 'RFC 7662 token introspection (needs introspect_tokens)',
@@ -118,11 +136,10 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
       body: requestBody(IntrospectionRequest, FORM_MEDIA),
       response: { 200: jsonResponse('Whether the token is active, and its claims.', IntrospectionResponse), ...oauthErrorResponses(400, 401, 403, 413, 429) },
     },
-  }, async (request, reply) => {
-    const tenantId = await realmTenantId(t, request, request.params.tenantId);
-    request.audit = { tenantId };
-    return reply.send(await tenantIntrospect(introspection, tenantId, credentialSource(request, false), request.ip));
-  });
+  }, (request, reply) =>
+    andThen(realmTenantId(t, request, request.params.tenantId), (tenantId) =>
+      andThen(tenantIntrospect(introspection, tenantId, realmSource(request, tenantId, false), request.ip), (body) => jsonText(reply, body)),
+    ));
 
   app.post<TenantParams>(`${base}/revoke`, {
     config: oauthConfig,
@@ -138,8 +155,7 @@ export async function realmRoutes(app: FastifyInstance): Promise<void> {
     },
   }, async (request, reply) => {
     const tenantId = await realmTenantId(t, request, request.params.tenantId);
-    request.audit = { tenantId };
-    await tenantRevoke({ ...t.realm, storage: t.storage, audit: t.audit }, tenantId, credentialSource(request, false), request.ip);
+    await tenantRevoke({ ...t.realm, storage: t.storage, audit: t.audit }, tenantId, realmSource(request, tenantId, false), request.ip);
     return reply.code(200).send();
   });
 
