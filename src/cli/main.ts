@@ -156,7 +156,7 @@ globalOptions(tenant.command('create <name>').description('create a tenant and i
     withTessera(flags, async (t) => {
       const r = await t.tenants.create(name, flags.adminEmail, CLI_ACTOR);
       const out = { tenantId: r.tenantId, name: r.name, host: r.host, adminEmail: r.adminEmail, adminPassword: r.adminPassword };
-      const admin = r.adminPassword === null ? `admin ${r.adminEmail} (existing account, added as tenant admin; it keeps its password)` : `admin ${r.adminEmail}, one-time password: ${r.adminPassword}`;
+      const admin = r.adminPassword === null ? `admin ${r.adminEmail} (existing account, added as tenant admin; it keeps its password)` : `admin ${r.adminEmail}, one-time password: ${r.adminPassword} (expires ${r.adminPasswordExpiresAt})`;
       print(flags, out, `tenant ${r.name} (${r.tenantId}) at ${r.vanityUrl}\n${admin}`);
     }),
 );

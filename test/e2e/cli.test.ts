@@ -98,6 +98,16 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
     assert.deepEqual(await json('principal', 'delete', agent.clientId, '--tenant', 'acme', '--type', 'agent'), { deleted: agent.clientId });
   });
 
+  it('CS-9 tenant create prints the new admin\'s one-time password with the expiry it stored (TESSERA_ONE_TIME_PASSWORD_TTL from now)', async () => {
+    const before = Date.now();
+    const { stdout } = await cli('tenant', 'create', 'delta', '--admin-email', 'd@acme.test');
+    const delta = ((await json('tenant', 'list')) as unknown as Array<{ name: string; tenantId: string }>).find((x) => x.name === 'delta')!;
+    const m = new RegExp(`^tenant delta \\(${delta.tenantId}\\) at http://delta\\.localhost:8080\\nadmin d@acme\\.test, one-time password: [0-9A-Za-z]{24} \\(expires (\\S+)\\)\\n$`).exec(stdout);
+    assert.ok(m, stdout);
+    const expires = Date.parse(m[1]!);
+    assert.ok(expires >= before + 604_800_000 && expires <= Date.now() + 604_800_000, m[1]);
+  });
+
   it('adds an existing account as tenant admin without printing a password', async () => {
     const t = await json('tenant', 'create', 'beta', '--admin-email', 'a@acme.test');
     assert.deepEqual(t, { tenantId: t.tenantId, name: 'beta', host: 'beta.localhost', adminEmail: 'a@acme.test', adminPassword: null });
