@@ -87,8 +87,10 @@ function coerce(name: string, schema: TSchema, raw: unknown): unknown {
       throw new ConfigError(`${name}: not valid JSON`);
     }
   }
-  // Numbers are written in decimal: Value.Convert would also take `0x7d64` or `1e3` for a port.
-  if ((schema.type === 'integer' || schema.type === 'number') && !/^-?\d+(?:\.\d+)?$/.test(raw.trim())) return raw;
+  // Numbers are written in decimal, integers without a fraction: Value.Convert would also take
+  // `0x7d64` or `1e3` for a port, and turn `19105.7` into 19105. Left as text, the schema refuses them.
+  if (schema.type === 'integer' && !/^-?\d+$/.test(raw.trim())) return raw;
+  if (schema.type === 'number' && !/^-?\d+(?:\.\d+)?$/.test(raw.trim())) return raw;
   return Value.Convert(schema, raw);
 }
 

@@ -316,6 +316,8 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
   });
   try {
     await checkBaseUrl(tessera.storage.settings, config.baseUrl);
+    // One-time passwords from before their expiry was stored get the one this server's TTL gave them.
+    await tessera.storage.users.fixLegacyOneTimePasswordExpiry(config.oneTimePasswordTtl * 1000);
     const demo = await bootstrap(tessera);
     await tessera.startBackground();
     app = await buildApp(tessera);

@@ -201,6 +201,11 @@ export interface UserStore {
    * none) and when it was spent (null: not yet, or not one-time); unknown ids are left out.
    */
   findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]>;
+  /**
+   * Gives each unused one-time password issued before expiries were stored (migration 0006) the
+   * expiry the old code applied at sign-in, `password_set_at + ttlMs`; returns how many it fixed.
+   */
+  fixLegacyOneTimePasswordExpiry(ttlMs: number): Promise<number>;
   addMembership(m: MembershipRecord): Promise<void>;
   findMembership(tenantId: string, userId: string): Promise<MembershipRecord | undefined>;
   listMemberships(userId: string): Promise<MembershipRecord[]>; // ordered by createdAt

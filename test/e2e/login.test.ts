@@ -448,17 +448,17 @@ for (const engine of engines()) {
         assert.deepEqual([forged.status, forged.location], [303, '/console'], payload);
       }
       // The trials' reports, exactly as they were typed: the page and the sign-in both fall back to /console.
-      for (const query of ['?next=/.%2F%2Fevil.example', '?next=/%2F%2Fevil.example']) {
+      for (const query of ['?next=/.%2F%2Fevil.example', '?next=/%2F%2Fevil.example', '?next=/%2509/evil.example', '?next=/%2500', '?next=/%2520', '?next=/%25zz']) {
         const reported = await loginForm(t, query);
         assert.equal(reported.page.text, renderLoginPage({ csrf: reported.csrf, next: '/console', notice: 'Sign in to continue.' }), query);
         const signedIn = await postLogin(t, u.email, PASSWORD, { form: reported, next: reported.next });
         assert.deepEqual([signedIn.status, signedIn.location, signedIn.text], [303, '/console', ''], query);
       }
       // A query may hold anything printable, an unencoded or encoded redirect_uri too; dots within a segment are no dot segments;
-      // other percent-encodings in the path (a non-ASCII character) are kept.
+      // no page has a percent-encoding in its path, so none is kept there (the query keeps them).
       for (const path of [
         '/account/password', '/console?tab=keys', '/', '/console/', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..',
-        '/oauth2/v1/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=%2F%2F%5C%25', '/console/v1.2/.well-known/a..b', '/console#//x', '/console/%E3%80%80',
+        '/oauth2/v1/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb&state=%2F%2F%5C%25', '/console/v1.2/.well-known/a..b', '/console#//x',
       ]) {
         const f = await loginForm(t, `?next=${encodeURIComponent(path)}`);
         assert.equal(f.next, path);

@@ -17,7 +17,7 @@ import { migrations } from '../../src/storage/sql/migrations/index.ts';
 
 /** Well past 2^31 ms, so a timestamp squeezed through a 32-bit integer or returned as a string would show. */
 const T0 = Date.UTC(2026, 0, 1);
-/** TESSERA_ONE_TIME_PASSWORD_TTL's default, in milliseconds: migration 0006 gives unused one-time passwords this lifetime. */
+/** TESSERA_ONE_TIME_PASSWORD_TTL's default, in milliseconds. */
 const WEEK = 604_800_000;
 
 const user = (over: Partial<UserRecord> = {}): UserRecord => ({
@@ -600,7 +600,9 @@ for (const database of await testDatabases()) {
       try {
         assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
         assert.deepEqual(await s.users.findById('old-otp'), user({ id: 'old-otp', email: 'old-otp@acme.test', passwordHash: '$argon2id$h', mustChangePassword: true, updatedAt: T0 + 100 }));
-        // Set at updated_at; migration 0006 then gives it the default lifetime (7 days) from there.
+        // Set at updated_at; the first server start then gives it its TTL (here 7 days) from there.
+        assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200), 'expired', 'no expiry until a server fixes it');
+        assert.equal(await s.users.fixLegacyOneTimePasswordExpiry(WEEK), 1);
         assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 100 + WEEK), 'expired', 'set at updated_at');
         assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 100 + WEEK - 1), 'spent');
         assert.equal(await s.users.spendOneTimePassword('old-own', T0 + 200), 'used');
@@ -615,7 +617,7 @@ for (const database of await testDatabases()) {
   describe(`migration 0006 on a database of an earlier version (${database.engine})`, () => {
     after(() => database.drop());
 
-    it('CS-9 fixes the expiry of each unused one-time password at password_set_at + 7 days (the default TTL); spent ones and chosen passwords get none', async () => {
+    it('CS-9 leaves unused one-time passwords without an expiry (refused) until a server fixes it at password_set_at + its TTL, so an upgrade revives none; spent ones and chosen passwords get none', async () => {
       const { engine, url } = database;
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       const db = new Kysely<any>({
@@ -641,10 +643,19 @@ for (const database of await testDatabases()) {
         assert.deepEqual(await read(), [
           { userId: 'own', expiresAt: null, usedAt: null },
           { userId: 'spent-otp', expiresAt: null, usedAt: T0 + 500 },
-          { userId: 'unused-otp', expiresAt: T0 + 100 + WEEK, usedAt: null },
+          { userId: 'unused-otp', expiresAt: null, usedAt: null },
         ]);
-        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + WEEK), 'expired');
-        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + WEEK - 1), 'spent');
+        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 200), 'expired', 'no expiry yet: refused');
+        // The server ran with a 60-second TTL: the password expired at T0 + 100 + 60 s, as it did before the upgrade.
+        assert.equal(await s.users.fixLegacyOneTimePasswordExpiry(60_000), 1);
+        assert.equal(await s.users.fixLegacyOneTimePasswordExpiry(WEEK), 0, 'fixed once: a later TTL moves nothing');
+        assert.deepEqual(await read(), [
+          { userId: 'own', expiresAt: null, usedAt: null },
+          { userId: 'spent-otp', expiresAt: null, usedAt: T0 + 500 },
+          { userId: 'unused-otp', expiresAt: T0 + 100 + 60_000, usedAt: null },
+        ]);
+        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + 60_000), 'expired');
+        assert.equal(await s.users.spendOneTimePassword('unused-otp', T0 + 100 + 60_000 - 1), 'spent');
         assert.equal(await s.users.spendOneTimePassword('spent-otp', T0 + 600), 'used');
       } finally {
         await s.close();

@@ -73,13 +73,14 @@ describe('configuration', () => {
     assert.throws(() => loadConfig(env({ TESSERA_PORT: 'eighty' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_PORT: Expected integer (got "eighty")');
   });
 
-  it('takes numbers in decimal only: a hex or exponent port is refused, naming the key', () => {
-    for (const raw of ['0x7d64', '1e3', '0b101', ' 8_080']) {
+  it('takes numbers in decimal only: a hex, exponent or fractional port is refused, naming the key', () => {
+    for (const raw of ['0x7d64', '1e3', '0b101', ' 8_080', '19105.7', '1.5']) {
       assert.throws(() => loadConfig(env({ TESSERA_PORT: raw })), (e: Error) => e instanceof ConfigError && e.message === `TESSERA_PORT: Expected integer (got ${JSON.stringify(raw)})`, raw);
       assert.throws(() => loadConfig(env({}), { port: raw }), (e: Error) => e instanceof ConfigError && e.message === `--port: Expected integer (got ${JSON.stringify(raw)})`, raw);
     }
     assert.equal(loadConfig(env({ TESSERA_PORT: ' 8081 ' })).port, 8081);
     assert.equal(loadConfig(env({ TESSERA_REQUEST_TIMEOUT: '45' })).requestTimeout, 45);
+    assert.throws(() => loadConfig(env({ TESSERA_ONE_TIME_PASSWORD_TTL: '1.5' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_ONE_TIME_PASSWORD_TTL: Expected integer (got "1.5")');
   });
 
   describe('timeouts', () => {

@@ -4,7 +4,7 @@ import { safeNext, waitInWords } from '../../src/http/routes/session.ts';
 
 describe('post-login targets (AZ-6)', () => {
   it('keeps clean absolute paths, with any printable query or fragment', () => {
-    for (const next of ['/', '/console', '/console/', '/console?tab=keys', '/console/v1.2/a..b/.well-known', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..', '/oauth2/v1/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb', '/console#//x', '/console/%E3%80%80']) {
+    for (const next of ['/', '/console', '/console/', '/console?tab=keys', '/console/v1.2/a..b/.well-known', '/oauth2/v1/authorize?redirect_uri=https://app.example/cb&state=./..', '/oauth2/v1/authorize?redirect_uri=https%3A%2F%2Fapp.example%2Fcb', '/console#//x']) {
       assert.equal(safeNext(next), next, next);
     }
   });
@@ -16,6 +16,8 @@ describe('post-login targets (AZ-6)', () => {
       ['/./console', '.'], ['/../console', '..'], ['/console/..', 'a trailing ..'], ['/%2e%2e/console', '%2e%2e'], ['/.%2E/console', '.%2E'], ['/%2E./x', '%2E.'], ['/%2e/x', '%2e'],
       ['/%2F%2Fevil.example', '%2F%2F'], ['/%2f/evil.example', '%2f'], ['/console%2F%2Fkeys', '%2F%2F within a segment'], ['/%5C%5Cevil.example', '%5C%5C'], ['/%5cx', '%5c'],
       ['/console/a%2Eb', '%2E within a segment'], ['/%252F%252Fevil.example', '%25 (an encoded %2F)'], ['/console%25', '%25'],
+      ['/console/%E3%80%80', 'encoded non-ASCII'], ['/%09/evil.example', 'an encoded tab'], ['/%00', 'an encoded NUL'], ['/%20/x', 'an encoded space'],
+      ['/%0A/x', 'an encoded line feed'], ['/%zz', 'a malformed escape'], ['/%', 'a lone %'], ['/console/%41', 'any escape at all'],
       ['/\\evil.example', 'a backslash first'], ['/console\\keys', 'a backslash in the path'], ['/console?q=a\\b', 'a backslash in the query'],
       ['/console\x00', 'NUL'], ['/console\x7f', 'DEL'], ['/a b', 'a space'], ['/\u3000', 'non-ASCII'], ['/' + 'a'.repeat(2048), 'over 2048 characters'],
     ];

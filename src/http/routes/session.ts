@@ -15,11 +15,11 @@ const MAX_NEXT_LENGTH = 2048;
 /**
  * Post-login targets are clean same-origin paths only (AZ-6), usable as a `Location` header as they
  * are: printable ASCII (a browser percent-encodes the rest), at most 2048 characters, one leading
- * `/`, no backslash, and a path without empty (`//`) or dot segments (`.`, `..`) and without a
- * percent-encoded slash, backslash, dot or percent sign (`%2F`, `%5C`, `%2E`, `%25`, any case): no
- * console page has one, and whatever decodes the path once more (a proxy, a router) would see
- * other segments: `/%2F%2Fevil.example` would become `///evil.example`, which browsers read as
- * the origin evil.example.
+ * `/`, no backslash, and a path without empty (`//`) or dot segments (`.`, `..`) and without any
+ * percent-encoding: no page of Tessera's has one in its path, a malformed one (`/%zz`) or one of a
+ * control character, a space or non-ASCII (`/%09`, `/%E3%80%80`) would end on a 400 or a 404, and
+ * whatever decodes the path once more (a proxy, a router) would see other segments:
+ * `/%2F%2Fevil.example` would become `///evil.example`, which browsers read as the origin evil.example.
  * The query may hold anything printable (an authorize request's unencoded `redirect_uri=https://…`).
  * Anything else becomes /console. GET /login (`next` in the query) and POST /login (in the form)
  * apply it to the same, once-decoded value.
@@ -27,7 +27,7 @@ const MAX_NEXT_LENGTH = 2048;
 export function safeNext(next: unknown): string {
   if (typeof next !== 'string' || next.length > MAX_NEXT_LENGTH || !/^\/[\x21-\x7e]*$/.test(next) || next.includes('\\')) return '/console';
   const path = next.replace(/[?#].*$/, '');
-  if (path.includes('//') || /%(?:2f|5c|2e|25)/i.test(path) || path.split('/').some((segment) => segment === '.' || segment === '..')) return '/console';
+  if (path.includes('//') || path.includes('%') || path.split('/').some((segment) => segment === '.' || segment === '..')) return '/console';
   return next;
 }
 

@@ -72,6 +72,17 @@ export class SqlUserStore implements UserStore {
     return !row || row.must_change_password === 0 || row.one_time_password_used_at !== null ? 'used' : 'expired';
   }
 
+  async fixLegacyOneTimePasswordExpiry(ttlMs: number): Promise<number> {
+    const r = await this.db.updateTable('users')
+      .set((eb) => ({ one_time_password_expires_at: eb('password_set_at', '+', ttlMs) }))
+      .where('must_change_password', '=', 1)
+      .where('one_time_password_used_at', 'is', null)
+      .where('one_time_password_expires_at', 'is', null)
+      .where('password_set_at', 'is not', null)
+      .executeTakeFirst();
+    return Number(r.numUpdatedRows);
+  }
+
   async findOneTimePasswords(ids: string[]): Promise<OneTimePasswordRecord[]> {
     if (ids.length === 0) return [];
     const rows = await this.db.selectFrom('users').select(['id', 'one_time_password_expires_at', 'one_time_password_used_at']).where('id', 'in', ids).execute();
