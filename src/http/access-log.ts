@@ -72,19 +72,14 @@ export class AccessLog extends LogController {
   override incomingRequest(): void {}
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest, reply: FastifyReply): void {
-    const log = request.log as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }; // a pino logger
-    if (!log.isLevelEnabled('info')) return;
+    if (!infoEnabled(request.log)) return;
     const route = request.routeOptions;
     const audit = request.audit;
     const family = route.config?.family;
     const tenantId = audit?.tenantId;
     const told = audit?.clientId;
     const clientId = told !== undefined ? (told ?? undefined) : family === 'oauth' || family === 'oauth-site' ? requestClientId(request) : undefined;
-    // The request id is a UUID (genReqId), the method a token Node's parser accepted and a route
-    // pattern one of Tessera's own: none needs escaping. A redacted 404 path is escaped all the same.
-    let line =
-      `{"level":30,"time":${Date.now()},${this.base},"reqId":"${request.id}","method":"${request.method}"` +
-      `,"route":${route.url !== undefined ? `"${route.url}"` : JSON.stringify(redactedPath(request.url))},"status":${reply.statusCode},"ms":${Math.round(reply.elapsedTime * 10) / 10}`;
+    let line = this.head(request.id) + routed(request, route.url, reply.statusCode, reply.elapsedTime);
     if (tenantId !== undefined && UUID_PATTERN.test(tenantId)) line += `,"tenantId":"${tenantId}"`;
     if (clientId !== undefined) line += `,"clientId":${JSON.stringify(clientId)}`;
     if (error) line += `,"error":${JSON.stringify(error.message)}`;
@@ -105,19 +100,31 @@ export class AccessLog extends LogController {
     const pending = (socket as ServingSocket)[SERVING];
     const request = pending !== undefined && !pending.sent ? pending.request : undefined;
     const reqId = request?.id ?? randomUUID();
-    if ((logger as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled('info')) {
-      let line = `{"level":30,"time":${Date.now()},${this.base},"reqId":"${reqId}"`;
-      if (request !== undefined) {
-        const url = request.routeOptions.url;
-        line += `,"method":"${request.method}","route":${url !== undefined ? `"${url}"` : JSON.stringify(redactedPath(request.url))},"status":${status},"ms":${Math.round(pending!.elapsedTime * 10) / 10}`;
-      } else {
-        line += `,"status":${status}`;
-      }
-      this.sink.write(`${line},"error":${JSON.stringify(code ?? 'malformed')},"msg":"request"}\n`);
+    if (infoEnabled(logger)) {
+      const fields = request !== undefined ? routed(request, request.routeOptions.url, status, pending!.elapsedTime) : `,"status":${status}`;
+      this.sink.write(`${this.head(reqId)}${fields},"error":${JSON.stringify(code ?? 'malformed')},"msg":"request"}\n`);
     }
     return reqId;
   }
+
+  /** pino's first fields (level 30, time, pid, hostname), then the request id (a UUID: no escaping needed). */
+  private head(reqId: string): string {
+    return `{"level":30,"time":${Date.now()},${this.base},"reqId":"${reqId}"`;
+  }
 }
+
+/**
+ * The method, route pattern, status and duration of a routed request. The method is a token Node's
+ * parser accepted and a route pattern one of Tessera's own: neither needs escaping. A redacted 404
+ * path is escaped all the same.
+ */
+function routed(request: FastifyRequest, routeUrl: string | undefined, status: number, elapsedMs: number): string {
+  const route = routeUrl !== undefined ? `"${routeUrl}"` : JSON.stringify(redactedPath(request.url));
+  return `,"method":"${request.method}","route":${route},"status":${status},"ms":${Math.round(elapsedMs * 10) / 10}`;
+}
+
+/** Whether a (pino) logger writes info lines. */
+const infoEnabled = (logger: FastifyBaseLogger): boolean => (logger as FastifyBaseLogger & { isLevelEnabled(level: string): boolean }).isLevelEnabled('info');
 
 const SERVING = Symbol('tessera.serving');
 type ServingSocket = Socket & { [SERVING]?: FastifyReply };

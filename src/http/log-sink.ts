@@ -84,7 +84,7 @@ export class LogSink {
     if (line.charCodeAt(9) >= 52 /* 4 */ && line.startsWith('{"level":')) this.urgent = true;
     if (this.writing !== undefined) return true; // the write in flight takes the rest when it completes
     if (this.urgent || this.heldLength >= this.maxBytes || Date.now() - this.lastWriteAt >= this.maxDelayMs) this.writeHeld();
-    else this.timer ??= setTimeout(() => this.writeHeld(), this.maxDelayMs).unref();
+    else this.scheduleWrite();
     return true;
   }
 
@@ -132,6 +132,11 @@ export class LogSink {
     }
   }
 
+  /** Writes the held lines `maxDelayMs` after the last write (an unref'd timer: the exit hook writes what is left). */
+  private scheduleWrite(): void {
+    this.timer ??= setTimeout(() => this.writeHeld(), Math.max(0, this.lastWriteAt + this.maxDelayMs - Date.now())).unref();
+  }
+
   private clearTimer(): void {
     if (this.timer !== undefined) clearTimeout(this.timer);
     this.timer = undefined;
@@ -176,7 +181,7 @@ export class LogSink {
       this.writing = undefined;
       for (const resolve of this.drained.splice(0)) resolve();
       if (this.urgent || this.heldLength >= this.maxBytes) this.writeHeld();
-      else if (this.heldLength > 0) this.timer ??= setTimeout(() => this.writeHeld(), Math.max(0, this.lastWriteAt + this.maxDelayMs - Date.now())).unref();
+      else if (this.heldLength > 0) this.scheduleWrite();
     });
   }
 }
