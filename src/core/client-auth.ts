@@ -13,6 +13,8 @@ export interface CredentialSource {
   params: Readonly<Record<string, string>>;
   /** True when `client_secret` was sent in the query string. */
   secretInQuery: boolean;
+  /** Told the tenant of a site client once it has authenticated (the caller's access line names it). */
+  authenticated?: (tenantId: string) => void;
 }
 
 export interface PresentedCredentials {

@@ -40,6 +40,7 @@ export async function authenticateIntegrationClient(ctx: SiteContext, source: Cr
   const client = await ctx.clients.authenticateClient(creds.clientId, creds.secret);
   if (!client) return refuseClient(ctx.limits, creds.clientId, ip, usedBasic);
   ctx.limits.authenticated(creds.clientId);
+  source.authenticated?.(client.app.tenantId);
   return client;
 }
 

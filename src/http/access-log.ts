@@ -91,14 +91,20 @@ export class AccessLog extends LogController {
     (request.raw.socket as ServingSocket)[SERVING] = reply;
   }
 
+  /** The reply a connection is serving and has not sent yet (its request routed), if any. */
+  pending(socket: Socket): FastifyReply | undefined {
+    const reply = (socket as ServingSocket)[SERVING];
+    return reply !== undefined && !reply.sent ? reply : undefined;
+  }
+
   /**
    * The access line of a request Node cut off before it was answered (a request past its timeout,
    * oversized or malformed headers): the request as routed when its headers had arrived (its id,
    * method and route), else a new request id; returns the id for the answer's X-Request-Id.
    */
   refused(logger: FastifyBaseLogger, socket: Socket, status: number, code: string | undefined): string {
-    const pending = (socket as ServingSocket)[SERVING];
-    const request = pending !== undefined && !pending.sent ? pending.request : undefined;
+    const pending = this.pending(socket);
+    const request = pending?.request;
     const reqId = request?.id ?? randomUUID();
     if (infoEnabled(logger)) {
       const fields = request !== undefined ? routed(request, request.routeOptions.url, status, pending!.elapsedTime) : `,"status":${status}`;

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { Server } from 'node:http';
 import Fastify, { type FastifyInstance, type FastifyRequest } from 'fastify';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
@@ -93,6 +94,46 @@ function clientErrorHandler(config: Pick<Config, 'baseUrl'>, accessLog: AccessLo
   };
 }
 
+/** What Node raises for a request past TESSERA_REQUEST_TIMEOUT (answered 408 by the client error handler). */
+const REQUEST_TIMED_OUT = Object.assign(new Error('request timeout'), { code: 'ERR_HTTP_REQUEST_TIMEOUT' });
+
+/**
+ * Draining (from the start of app.close()): Node stops checking request timeouts once its server
+ * is closed, and a response still being prepared would advertise keep-alive on a connection about
+ * to close. So the open connections are known here (one entry per connection, nothing per
+ * request), and when draining starts:
+ * - every request being served finishes with `Connection: close` (Node then ends the connection);
+ * - a request whose body has not all arrived within TESSERA_REQUEST_TIMEOUT of its routing is
+ *   answered 408 and its connection closed, as Node does while the server is open (checked as
+ *   often as Node checks).
+ */
+function drainWatch(server: Server, accessLog: AccessLog, requestTimeoutMs: number, timedOut: (socket: Socket) => void) {
+  const open = new Set<Socket>();
+  server.on('connection', (socket: Socket) => {
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const cutOffLate = () => {
+    for (const socket of open) {
+      const reply = accessLog.pending(socket);
+      if (reply !== undefined && !reply.request.raw.complete && reply.elapsedTime >= requestTimeoutMs) timedOut(socket);
+    }
+  };
+  return {
+    start(): void {
+      for (const socket of open) {
+        const res = accessLog.pending(socket)?.raw;
+        if (res !== undefined && !res.headersSent) res.shouldKeepAlive = false;
+      }
+      timer ??= setInterval(cutOffLate, CONNECTIONS_CHECKING_INTERVAL_MS).unref();
+    },
+    stop(): void {
+      clearInterval(timer);
+    },
+  };
+}
+
 /**
  * How often Node looks for requests past their headers or request timeout; its default (30 s)
  * would let a slow request outlive its timeout by that much.
@@ -105,6 +146,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   // One destination for pino and the access log (so lines stay in order): stdout, written in batches.
   const logDestination = new LogSink(1);
   const accessLog = new AccessLog(logDestination);
+  const clientError = clientErrorHandler(config, accessLog, () => app);
   const app: FastifyInstance = Fastify({
     // Slow clients (slowloris) are cut off: the whole request must arrive within requestTimeout and
     // its headers within headersTimeout (408); idle keep-alive connections close after keepAliveTimeout.
@@ -117,7 +159,7 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
       // A missing Host is refused by the onRequest hook below, in the route family's shape.
       requireHostHeader: false,
     },
-    clientErrorHandler: clientErrorHandler(config, accessLog, () => app),
+    clientErrorHandler: clientError,
     // One access line per request, when its response has finished (AccessLog).
     logController: accessLog,
     logger: {
@@ -160,10 +202,13 @@ export async function buildApp(t: Tessera): Promise<FastifyInstance> {
   // From the start of app.close(): a request still arriving on an open connection (keep-alive,
   // pipelined) gets a 503 with those headers, and the connection closes after it.
   let closing = false;
+  const draining = drainWatch(app.server, accessLog, config.requestTimeout * 1000, (socket) => clientError(REQUEST_TIMED_OUT, socket));
   app.addHook('preClose', (done) => {
     closing = true;
+    draining.start();
     done();
   });
+  app.addHook('onClose', async () => draining.stop());
   app.addHook('onRequest', (request, reply, done) => {
     setSecurityHeaders(request, reply);
     accessLog.serving(request, reply);

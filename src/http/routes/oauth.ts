@@ -1,11 +1,13 @@
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { CredentialSource } from '../../core/client-auth.ts';
 import { Type } from '@sinclair/typebox';
 import { siteIntrospect } from '../../core/endpoints/introspect.ts';
 import { siteRevoke } from '../../core/endpoints/revoke.ts';
 import { siteToken } from '../../core/endpoints/token.ts';
 import { oauthSiteErrorBody } from '../error-handler.ts';
 import { forIntrospection } from '../../core/realm.ts';
-import { credentialSource } from '../oauth-params.ts';
+import type { RequestAudit } from '../access-log.ts';
+import { credentialSource, presentedClientId } from '../oauth-params.ts';
 import { checkedByHandler, emptyResponse, FORM_MEDIA, JSON_MEDIA, jsonResponse, oauthSiteErrorResponses, requestBody } from '../openapi.ts';
 
 const config = { family: 'oauth-site' as const, noStore: true };
@@ -69,6 +71,19 @@ const IntrospectionResponse = Type.Object(
   },
 );
 
+/**
+ * The credentials of a site request, with the presented client id for the access line, and its
+ * tenant once the client has authenticated (before that, the request belongs to no tenant).
+ */
+function siteSource(request: FastifyRequest, allowJson: boolean): CredentialSource {
+  const audit: RequestAudit = {};
+  request.audit = audit;
+  const source = credentialSource(request, allowJson);
+  audit.clientId = presentedClientId(source);
+  source.authenticated = (tenantId) => (audit.tenantId = tenantId);
+  return source;
+}
+
 /** The site's token, revocation and introspection endpoints (seed §A4.3, §A4.4; RFC 6749, 7009, 7662). */
 export async function oauthRoutes(app: FastifyInstance): Promise<void> {
   const t = app.tessera;
@@ -84,7 +99,7 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
       body: requestBody(TokenRequest, FORM_MEDIA, JSON_MEDIA),
       response: { 200: jsonResponse('An access token and a new refresh token.', TokenResponse), ...oauthSiteErrorResponses(400, 401, 413, 429) },
     },
-  }, async (request, reply) => reply.send(await siteToken(t.site, credentialSource(request, true), request.ip)));
+  }, async (request, reply) => reply.send(await siteToken(t.site, siteSource(request, true), request.ip)));
 
   // Limited in the core, not per IP by route: authenticated clients per client, the rest per IP (RL-2).
   const introspection = forIntrospection(t.site);
@@ -99,7 +114,7 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
       body: requestBody(tokenParams('SiteIntrospectionRequest', 'introspect'), FORM_MEDIA),
       response: { 200: jsonResponse('Whether the token is active, and its claims.', IntrospectionResponse), ...oauthSiteErrorResponses(400, 401, 413, 429) },
     },
-  }, async (request, reply) => reply.send(await siteIntrospect(introspection, credentialSource(request, false), request.ip)));
+  }, async (request, reply) => reply.send(await siteIntrospect(introspection, siteSource(request, false), request.ip)));
 
   app.post('/oauth2/v1/revoke', {
     config,
@@ -113,7 +128,7 @@ export async function oauthRoutes(app: FastifyInstance): Promise<void> {
       response: { 200: emptyResponse('Revoked, or not a live token (no effect).'), ...oauthSiteErrorResponses(400, 401, 413, 429) },
     },
   }, async (request, reply) => {
-    await siteRevoke(t.site, credentialSource(request, false), request.ip);
+    await siteRevoke(t.site, siteSource(request, false), request.ip);
     return reply.code(200).send();
   });
 
