@@ -325,6 +325,11 @@ export interface SettingStore {
   get(key: string): Promise<string | undefined>;
   /** Inserts or replaces. */
   put(key: string, value: string, at: number): Promise<void>;
+  /**
+   * Inserts `value` unless the key is set, and returns the key's value: `value` for the first
+   * claim, what was there for any later one (also when claims race: all of them see one winner).
+   */
+  claim(key: string, value: string, at: number): Promise<string>;
 }
 
 export type {

@@ -567,6 +567,23 @@ for (const database of await testDatabases()) {
       }
     });
 
+    it('settings: put replaces; claim keeps the first value, and ten racing claims all get the one that won', async () => {
+      assert.equal(await s.settings.get('claim-k'), undefined);
+      assert.equal(await s.settings.claim('claim-k', 'first', T0), 'first');
+      assert.equal(await s.settings.claim('claim-k', 'second', T0 + 1), 'first');
+      await s.settings.put('claim-k', 'replaced', T0 + 2);
+      assert.equal(await s.settings.get('claim-k'), 'replaced');
+      assert.equal(await s.settings.claim('claim-k', 'third', T0 + 3), 'replaced');
+      const others = await Promise.all(Array.from({ length: 3 }, () => openStorage(database.url)));
+      try {
+        const won = await Promise.all(Array.from({ length: 10 }, (_, i) => (i < 3 ? others[i]! : s).settings.claim('claim-race', `v${i}`, T0)));
+        assert.equal(new Set(won).size, 1, won.join(' '));
+        assert.equal(await s.settings.get('claim-race'), won[0]);
+      } finally {
+        await Promise.all(others.map((o) => o.close()));
+      }
+    });
+
     it('injection payloads are stored as plain data', async () => {
       const payload = "x'); DROP TABLE tenants; --";
       await s.tenants.insert({ id: payload, name: "o'brien \\ \"q\" %_", createdAt: T0 });

@@ -14,4 +14,13 @@ export class SqlSettingStore implements SettingStore {
       .onConflict((oc) => oc.column('key').doUpdateSet({ value, updated_at: at }))
       .execute();
   }
+
+  async claim(key: string, value: string, at: number): Promise<string> {
+    await this.db.insertInto('settings').values({ key, value, updated_at: at })
+      .onConflict((oc) => oc.column('key').doNothing())
+      .execute();
+    const stored = await this.get(key);
+    if (stored === undefined) throw new Error(`setting ${key} vanished while it was claimed`);
+    return stored;
+  }
 }
