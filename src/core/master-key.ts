@@ -14,9 +14,16 @@ export function deriveKey(masterKey: Buffer, purpose: KeyPurpose): Buffer {
 
 export const MIN_MASTER_KEY_BYTES = 32;
 
-/** Parses a base64url/base64/hex master key; throws a message naming the key when it is too short. */
+/**
+ * Parses a base64url/base64/hex master key; throws a message naming the key (never repeating it)
+ * when it holds other characters or is too short.
+ */
 export function parseMasterKey(text: string, source: string): Buffer {
   const trimmed = text.trim();
+  // Node's base64 decoder skips what is not base64: a typo would silently shorten the key.
+  if (!/^[0-9A-Za-z_+/-]*={0,2}$/.test(trimmed)) {
+    throw new Error(`${source}: the master key must be written in base64url, base64 or hex (it holds other characters)`);
+  }
   const key = /^[0-9a-fA-F]+$/.test(trimmed) && trimmed.length % 2 === 0
     ? Buffer.from(trimmed, 'hex')
     : Buffer.from(trimmed, 'base64url');
@@ -78,10 +85,9 @@ export async function claimDatabase(
   let recorded = await settings.get(KEY_CHECK_SETTING);
   if (recorded === undefined) {
     if (!(await opensStored())) throw new MasterKeyMismatch(master.source);
-    await settings.put(KEY_CHECK_SETTING, check, now);
-    // Read back: of two nodes setting up one empty database with different keys at once, the one
-    // overwritten fails here (unless it read before the other wrote).
-    recorded = await settings.get(KEY_CHECK_SETTING);
+    // Of nodes setting up one empty database with different keys at once, the first to record its
+    // check wins and the others fail here.
+    recorded = await settings.claim(KEY_CHECK_SETTING, check, now);
   }
   if (recorded !== check) throw new MasterKeyMismatch(master.source);
 }
