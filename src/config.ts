@@ -2,18 +2,30 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { Value } from '@sinclair/typebox/value';
+import { parseMasterKey } from './core/master-key.ts';
+import { loadScopeCatalogue } from './core/scope-file.ts';
 
 /**
  * One configuration schema: every key with its default and description. Values come from (lowest
  * to highest precedence) defaults, a JSON file (`TESSERA_CONFIG`), `TESSERA_*` environment
  * variables and command-line flags. Validation runs at start-up and names the bad key.
  */
-const Seconds = (def: number, description: string, minimum = 1) =>
-  Type.Integer({ default: def, minimum, description });
+const Seconds = (def: number, description: string, maximum: number, minimum = 1) =>
+  Type.Integer({ default: def, minimum, maximum, description: `${description}; at most ${maximum}` });
+
+/**
+ * The largest durations: far beyond any sane setting, and small enough that an expiry computed from
+ * them stays a valid date and a timer set from them fires when it should (Node's timers wrap above
+ * 2^31 ms, about 24.8 days).
+ */
+const MINUTES_5 = 300;
+const HOUR = 3600;
+const DAY = 86_400;
+const DAYS_30 = 30 * DAY;
 
 export const ConfigSchema = Type.Object({
   port: Type.Integer({ default: 8080, minimum: 0, maximum: 65535, description: 'TCP port to listen on' }),
-  host: Type.String({ default: '0.0.0.0', description: 'Interface to bind' }),
+  host: Type.String({ default: '0.0.0.0', description: 'Interface to bind: an IP address of this machine (0.0.0.0 or :: for all) or a host name' }),
   baseUrl: Type.String({ default: '', description: 'Public base URL and site issuer; defaults to http://localhost:{port}' }),
   databaseUrl: Type.String({ default: '', description: '`sqlite:<file>` or `postgres://…`; defaults to sqlite:{dataDir}/tessera.db' }),
   dataDir: Type.String({ default: './data', description: 'Directory for the default SQLite file (tessera.db) and the generated master key' }),
@@ -21,21 +33,21 @@ export const ConfigSchema = Type.Object({
   sites: Type.Record(Type.String(), Type.String(), { default: {}, description: 'JSON map site → base URL of every site (this one is added)' }),
   tenantDomain: Type.String({ default: 'localhost', pattern: '^[a-z0-9.-]+$', description: 'Tenants answer at {name}.{tenantDomain}' }),
   masterKey: Type.String({ default: '', description: 'Master key (≥256 bits, base64url or hex); generated into {dataDir}/master.key when empty' }),
-  accessTokenTtl: Seconds(3600, 'Site-level access-token lifetime, seconds'),
-  tenantAccessTokenTtl: Seconds(3599, 'Tenant-realm (client credentials) access-token lifetime, seconds'),
-  clockSkew: Seconds(30, 'Leeway for exp/nbf checks, seconds', 0),
-  keyPublishLead: Seconds(60, 'How long a rotated-in signing key is published before it signs, seconds', 0),
-  refreshRetryWindow: Seconds(30, 'How long a just-retired refresh token may be retried (same successor) before reuse revokes the authorization, seconds; 0 turns retries off', 0),
-  sessionIdleTimeout: Seconds(1800, 'Console session idle timeout, seconds'),
-  sessionLifetime: Seconds(43200, 'Console session absolute lifetime, seconds'),
+  accessTokenTtl: Seconds(3600, 'Site-level access-token lifetime, seconds', DAY),
+  tenantAccessTokenTtl: Seconds(3599, 'Tenant-realm (client credentials) access-token lifetime, seconds', DAY),
+  clockSkew: Seconds(30, 'Leeway for exp/nbf checks, seconds', MINUTES_5, 0),
+  keyPublishLead: Seconds(60, 'How long a rotated-in signing key is published before it signs, seconds', DAYS_30, 0),
+  refreshRetryWindow: Seconds(30, 'How long a just-retired refresh token may be retried (same successor) before reuse revokes the authorization, seconds; 0 turns retries off', HOUR, 0),
+  sessionIdleTimeout: Seconds(1800, 'Console session idle timeout, seconds', DAYS_30),
+  sessionLifetime: Seconds(43200, 'Console session absolute lifetime, seconds', DAYS_30),
   loginFailuresPerAccount: Type.Integer({ default: 5, minimum: 1, description: 'Failed sign-ins (and wrong current passwords on a password change) per account from one client IP (IPv6: /64) per window before 429' }),
   loginFailuresPerIp: Type.Integer({ default: 50, minimum: 1, description: 'Failed sign-ins per client IP (IPv6: /64) per window, whatever the account, before 429' }),
   loginFailuresPerAccountAllIps: Type.Integer({ default: 20, minimum: 1, description: 'Failed sign-ins per account from all client IPs together per window before 429; an IP that signed in to the account in the last 30 days is exempt, so strangers cannot lock the owner out' }),
-  loginFailureWindow: Seconds(900, 'Sign-in failure window, seconds'),
-  oneTimePasswordTtl: Seconds(604800, 'How long a generated one-time password (new user, new one-time password) stays valid for its single sign-in, seconds'),
+  loginFailureWindow: Seconds(900, 'Sign-in failure window, seconds', DAY),
+  oneTimePasswordTtl: Seconds(604800, 'How long a generated one-time password (new user, new one-time password) stays valid for its single sign-in, seconds', DAYS_30),
   clientAuthFailuresPerClient: Type.Integer({ default: 10, minimum: 1, description: 'Failed client authentications per client id per window before 429' }),
   clientAuthFailuresPerIp: Type.Integer({ default: 300, minimum: 1, description: 'Failed client authentications per IP per window before 429' }),
-  clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds'),
+  clientAuthFailureWindow: Seconds(60, 'Client-authentication failure window, seconds', DAY),
   rateLimitPerIp: Type.Integer({ default: 3000, minimum: 1, description: 'Requests per IP per minute on lookup, authorize and /api/v1/validate endpoints; on introspection, anonymous requests (no client credentials) per IP per minute' }),
   introspectionRequestsPerClient: Type.Integer({ default: 600000, minimum: 1, description: 'Introspection requests per authenticated caller (principal or integration client) per minute; these do not count per IP' }),
   redisUrl: Type.String({ default: '', description: 'redis://host[:port][/db] or rediss://… (TLS) of a Redis server whose counters every node shares for rate limits (wins over PostgreSQL); empty: PostgreSQL\'s, or on SQLite each node counts alone' }),
@@ -44,9 +56,9 @@ export const ConfigSchema = Type.Object({
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxies whose X-Forwarded-For is believed: IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal (JSON array or comma list)' }),
   bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
-  requestTimeout: Seconds(30, 'Time a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed (also bounds draining at shutdown), seconds'),
-  headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT (unset: the lower of 10 and TESSERA_REQUEST_TIMEOUT), seconds'),
-  keepAliveTimeout: Seconds(72, 'How long an idle keep-alive connection stays open; keep it above the idle timeout of a load balancer in front, seconds'),
+  requestTimeout: Seconds(30, 'Time a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed (also bounds draining at shutdown), seconds', HOUR),
+  headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT (unset: the lower of 10 and TESSERA_REQUEST_TIMEOUT), seconds', HOUR),
+  keepAliveTimeout: Seconds(72, 'How long an idle keep-alive connection stays open; keep it above the idle timeout of a load balancer in front, seconds', HOUR),
   changePollInterval: Type.Integer({ default: 200, minimum: 10, maximum: 900, description: 'How often a node reads the change log (revocations, principal changes), ms' }),
   scopeCatalogue: Type.String({ default: '', description: 'Path of a JSON scope catalogue replacing the built-in one' }),
   logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)), {
@@ -96,10 +108,16 @@ function coerce(name: string, schema: TSchema, raw: unknown): unknown {
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
-function checkUrl(name: string, text: string): void {
+/**
+ * A base URL as Tessera keeps and compares it: an https origin (plain http only on loopback), its
+ * scheme and host in lower case, without a default port or trailing slash (`HTTPS://ID.Example.com:443/`
+ * → `https://id.example.com`). Refused with a ConfigError that names the setting as given (`name`)
+ * and repeats the value as typed.
+ */
+export function canonicalBaseUrl(name: string, text: string): string {
   let url: URL;
   try {
-    url = new URL(text);
+    url = new URL(text.replace(/\/+$/, '') + '/');
   } catch {
     throw new ConfigError(`${name}: not an absolute URL: ${JSON.stringify(text)}`);
   }
@@ -109,6 +127,7 @@ function checkUrl(name: string, text: string): void {
   if (url.pathname !== '/' || url.search || url.hash || url.username) {
     throw new ConfigError(`${name}: must be an origin without path, query, fragment or credentials`);
   }
+  return url.origin;
 }
 
 /**
@@ -201,6 +220,7 @@ export function resolveConfig(
   const fromFile = readConfigFile(env.TESSERA_CONFIG);
   const merged: Record<string, unknown> = {};
   const origins = new Map<ConfigKey, Origin>();
+  const raws = new Map<ConfigKey, unknown>();
   for (const [key, schema] of Object.entries(ConfigSchema.properties) as Array<[ConfigKey, TSchema]>) {
     const sources: Array<[Origin, unknown]> = [['flag', flags[key]], ['env', env[envName(key)]], ['file', fromFile[key]]];
     const [origin, raw] = sources.find(([, value]) => value !== undefined) ?? [];
@@ -209,18 +229,21 @@ export function resolveConfig(
       continue;
     }
     origins.set(key, origin);
+    raws.set(key, raw);
     merged[key] = coerce(keyName(key, origin), schema, raw);
   }
   const name = (key: string) => keyName(key, origins.get(key as ConfigKey));
   const error = Value.Errors(ConfigSchema, merged).First();
   if (error) {
     const key = error.path.split('/')[1] ?? error.path;
-    throw new ConfigError(`${name(key)}: ${error.message} (got ${JSON.stringify(error.value)})`);
+    // A number is echoed as it was written: beyond 2^53, the one it became is another.
+    const raw = raws.get(key as ConfigKey);
+    const got = typeof error.value === 'number' && typeof raw === 'string' && error.path === `/${key}` ? raw.trim() : JSON.stringify(error.value);
+    throw new ConfigError(`${name(key)}: ${error.message} (got ${got})`);
   }
   const config = checkValues(merged as Config, origins, name);
-  const baseUrl = (config.baseUrl || `http://localhost:${config.port}`).replace(/\/+$/, '');
-  checkUrl(name('baseUrl'), baseUrl + '/');
-  for (const [site, url] of Object.entries(config.sites)) checkUrl(`${name('sites')}.${site}`, url.replace(/\/+$/, '') + '/');
+  const baseUrl = canonicalBaseUrl(name('baseUrl'), config.baseUrl || `http://localhost:${config.port}`);
+  config.sites = Object.fromEntries(Object.entries(config.sites).map(([site, url]) => [site, canonicalBaseUrl(`${name('sites')}.${site}`, url)]));
   return { config: withBaseUrl(config, baseUrl), given: new Set(origins.keys()) };
 }
 
@@ -235,8 +258,48 @@ function checkValues(config: Config, origins: ReadonlyMap<ConfigKey, Origin>, na
     if (problem !== undefined) throw new ConfigError(`${name('trustedProxies')}: ${problem}`);
   }
   if (config.redisUrl) checkRedisUrl(name('redisUrl'), config.redisUrl);
+  const host = hostProblem(config.host);
+  if (host !== undefined) throw new ConfigError(`${name('host')}: ${host}`);
   if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
+  checkDatabaseUrl(name('databaseUrl'), config.databaseUrl);
+  // Read as start-up reads them, so that a bad one is a configuration error naming its key.
+  asConfigError(() => config.masterKey && parseMasterKey(config.masterKey, name('masterKey')));
+  asConfigError(() => config.scopeCatalogue && loadScopeCatalogue(config.scopeCatalogue, name('scopeCatalogue')));
   return config;
+}
+
+/** Runs a check whose message names the key; its failure becomes a ConfigError. */
+function asConfigError(check: () => unknown): void {
+  try {
+    check();
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
+/** `a.b-c.d`, labels of letters, digits and inner hyphens (RFC 1123); a trailing dot is allowed. */
+const HOST_NAME = /^(?=[^]{1,254}$)[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)*\.?$/;
+
+/** What is wrong with the host to listen on; undefined for an IP address or a host name. */
+function hostProblem(host: string): string | undefined {
+  if (isIP(host) !== 0 || HOST_NAME.test(host)) return undefined;
+  const bare = /^\[(.*)\]$/.exec(host)?.[1];
+  if (bare !== undefined && isIP(bare) === 6) return `${JSON.stringify(host)}: write an IPv6 address without brackets (${bare})`;
+  return `${JSON.stringify(host)} is not an IP address or a host name`;
+}
+
+/**
+ * `sqlite:<file>`, `sqlite::memory:` or `postgres://…` (`postgresql://…`), the engines Tessera runs
+ * on. The message names only the scheme given: the URL may hold a password.
+ */
+function checkDatabaseUrl(name: string, url: string): void {
+  if (url === 'sqlite:') throw new ConfigError(`${name}: sqlite: needs a file path, e.g. sqlite:./data/tessera.db`);
+  if (url.startsWith('sqlite:') || /^postgres(ql)?:\/\//.test(url)) return;
+  const scheme = /^[A-Za-z][A-Za-z0-9+.-]*:/.exec(url)?.[0];
+  throw new ConfigError(
+    `${name}: must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory: or postgres://user:password@host:5432/database ` +
+      `(got ${scheme === undefined ? 'no URL scheme' : scheme})`,
+  );
 }
 
 /**

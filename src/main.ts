@@ -2,7 +2,7 @@ import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, write
 import { createSecretKey } from 'node:crypto';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { withBaseUrl, type Config } from './config.ts';
+import { ConfigError, withBaseUrl, type Config } from './config.ts';
 import { ApiKeyService } from './core/api-keys.ts';
 import { AppService } from './core/apps.ts';
 import { AuditLog } from './core/audit.ts';
@@ -45,9 +45,18 @@ interface MasterKey {
   generated: string | undefined;
 }
 
+/** A master key as written (TESSERA_MASTER_KEY or a master.key file); one too short or malformed is a ConfigError. */
+function masterKeyFrom(text: string, source: string): Buffer {
+  try {
+    return parseMasterKey(text, source);
+  } catch (e) {
+    throw new ConfigError((e as Error).message);
+  }
+}
+
 /** Reads the master key from config, or from (creating if absent) `{dataDir}/master.key`, mode 0600 (KC-1). */
 function readMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): MasterKey {
-  if (config.masterKey) return { key: parseMasterKey(config.masterKey, 'TESSERA_MASTER_KEY'), source: 'TESSERA_MASTER_KEY', generated: undefined };
+  if (config.masterKey) return { key: masterKeyFrom(config.masterKey, 'TESSERA_MASTER_KEY'), source: 'TESSERA_MASTER_KEY', generated: undefined };
   const file = join(config.dataDir, 'master.key');
   let generated: string | undefined;
   if (!existsSync(file)) {
@@ -57,9 +66,9 @@ function readMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): MasterKey
     generated = file;
   }
   if ((statSync(file).mode & 0o077) !== 0) {
-    throw new Error(`${file}: the master key file must not be readable by group or others (chmod 600 it)`);
+    throw new ConfigError(`${file}: the master key file must not be readable by group or others (chmod 600 it)`);
   }
-  return { key: parseMasterKey(readFileSync(file, 'utf8'), file), source: file, generated };
+  return { key: masterKeyFrom(readFileSync(file, 'utf8'), file), source: file, generated };
 }
 
 export const loadMasterKey = (config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer => readMasterKey(config).key;
@@ -263,12 +272,22 @@ export async function openTessera(
   }
 }
 
-/** First start on an empty database: a signing key and the demo tenant with a one-time admin password. */
-export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; adminPassword: string; adminPasswordExpiresAt: string } | undefined> {
-  if (t.keys.size === 0) {
-    await t.storage.transaction((tx) => SigningKeys.create(tx, t.sealKey, t.clock.now(), 0));
-    await t.keys.load(t.storage);
-  }
+/** The demo tenant a first start creates, with its admin's one-time password (printed once). */
+export type Demo = { adminEmail: string; adminPassword: string; adminPasswordExpiresAt: string };
+
+/** A signing key, on a database that has none yet (first start); before a server listens. */
+async function ensureSigningKey(t: Tessera): Promise<void> {
+  if (t.keys.size > 0) return;
+  await t.storage.transaction((tx) => SigningKeys.create(tx, t.sealKey, t.clock.now(), 0));
+  await t.keys.load(t.storage);
+}
+
+/**
+ * The demo tenant with a one-time admin password, on a database without tenants; undefined when
+ * there are tenants (or another node created it first). A server creates it only once it listens,
+ * so that the start that prints the password is the one that serves.
+ */
+async function createDemoTenant(t: Tessera): Promise<Demo | undefined> {
   if ((await t.storage.tenants.list()).length > 0) return undefined;
   try {
     const demo = await t.tenants.create('demo', 'admin@demo.test', SYSTEM_ACTOR);
@@ -278,6 +297,12 @@ export async function bootstrap(t: Tessera): Promise<{ adminEmail: string; admin
     if (e instanceof ProblemError && e.status === 409) return undefined; // another node bootstrapped first
     throw e;
   }
+}
+
+/** First start on an empty database: a signing key and the demo tenant with a one-time admin password. */
+export async function bootstrap(t: Tessera): Promise<Demo | undefined> {
+  await ensureSigningKey(t);
+  return createDemoTenant(t);
 }
 
 /**
@@ -300,11 +325,32 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
 }
 
 /**
+ * The server could not listen at TESSERA_HOST and TESSERA_PORT: `code` is the system's
+ * (EADDRINUSE: the port is taken; EADDRNOTAVAIL: the host is no address of this machine;
+ * ENOTFOUND: the host name does not resolve), `message` the system's.
+ */
+export class ListenError extends Error {
+  override readonly name = 'ListenError';
+  readonly code: string | undefined;
+
+  constructor(
+    readonly host: string,
+    readonly port: number,
+    cause: unknown,
+  ) {
+    super(cause instanceof Error ? cause.message : String(cause), { cause });
+    this.code = (cause as NodeJS.ErrnoException).code;
+  }
+}
+
+/**
  * Opens, bootstraps and listens; resolves once the server accepts connections. A base URL other
  * than the one this database's servers run at is refused before anything is written (BaseUrlMismatch);
- * the first server to listen on a database records its own.
+ * the first server to listen on a database records its own. The demo tenant of a first start is
+ * created once the server listens and its base URL is recorded: a start that fails (say, on a port
+ * in use) leaves it to the next start, which prints its one-time password.
  */
-export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Awaited<ReturnType<typeof bootstrap>> }> {
+export async function startServer(config: Config, options: { clock?: Clock } = {}): Promise<{ tessera: Tessera; app: FastifyInstance; demo: Demo | undefined }> {
   let app: FastifyInstance | undefined;
   // Warnings of start-up (the shared rate-limit store's first answer) wait for the logger, which comes with the app.
   const early: Array<[string, unknown]> = [];
@@ -318,12 +364,17 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
     await checkBaseUrl(tessera.storage.settings, config.baseUrl);
     // One-time passwords from before their expiry was stored get the one this server's TTL gave them.
     await tessera.storage.users.fixLegacyOneTimePasswordExpiry(config.oneTimePasswordTtl * 1000);
-    const demo = await bootstrap(tessera);
+    await ensureSigningKey(tessera);
     await tessera.startBackground();
     app = await buildApp(tessera);
     for (const [message, err] of early.splice(0)) warn(app, message, err);
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (e) {
+      throw new ListenError(config.host, config.port, e);
+    }
     await claimBaseUrl(tessera.storage.settings, config.baseUrl, tessera.clock.now());
+    const demo = await createDemoTenant(tessera);
     return { tessera, app, demo };
   } catch (e) {
     await (app ? app.close() : tessera.close());

@@ -1,12 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, Option } from 'commander';
-import { ConfigError, describeConfig, resolveConfig, type Config, type ConfigKey } from '../config.ts';
-import { BaseUrlMismatch, changeBaseUrl, recordedBaseUrl } from '../core/base-url-check.ts';
+import { canonicalBaseUrl, ConfigError, describeConfig, resolveConfig, type Config, type ConfigKey } from '../config.ts';
+import { BaseUrlMismatch, changeBaseUrl, recordedBaseUrl, sameBaseUrl } from '../core/base-url-check.ts';
 import { MasterKeyMismatch } from '../core/master-key.ts';
 import { SYSTEM_ACTOR, type Actor } from '../core/events.ts';
 import { ProblemError, badRequest } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
-import { openTessera, startServer, type Tessera } from '../main.ts';
+import { ListenError, openTessera, startServer, type Tessera } from '../main.ts';
 import { flushLogs } from '../http/log-sink.ts';
 import { openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
@@ -46,17 +46,18 @@ async function withOpened<T>(config: Config, options: { recordedBaseUrl?: boolea
 
 /**
  * Runs one command. URLs it prints use the base URL the servers of its database run at (recorded
- * by the first start), unless this command was given one (a base URL or a port, by flag,
+ * in the database), unless this command was given one (a base URL or a port, by flag,
  * environment or config file): then it warns on stderr when the two differ.
  */
 async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Promise<T> {
   const { config, given } = resolveFrom(flags);
   return withOpened(config, { recordedBaseUrl: !given.has('baseUrl') && !given.has('port') }, async (t) => {
     const recorded = await recordedBaseUrl(t.storage.settings);
-    if (recorded !== undefined && recorded !== t.config.baseUrl) {
-      process.stderr.write(
-        `tessera: warning: the URLs this command prints use its own base URL ${t.config.baseUrl}, but this database's servers run at ${recorded}; ` +
-          'leave out --base-url and --port (and TESSERA_BASE_URL, TESSERA_PORT) to print theirs\n',
+    if (recorded !== undefined && !sameBaseUrl(recorded, t.config.baseUrl)) {
+      warn(
+        'base_url_differs',
+        `the URLs this command prints use its own base URL ${t.config.baseUrl}, but this database's servers run at ${recorded}; ` +
+          'leave out --base-url and --port (and TESSERA_BASE_URL, TESSERA_PORT) to print theirs',
       );
     }
     return fn(t);
@@ -69,9 +70,11 @@ async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Pro
  * management API's problem titles in snake_case (`bad_request`, `forbidden`, `not_found`,
  * `conflict`); commander's usage errors (unknown option, missing argument, bad choice) are
  * `bad_request` too; and `invalid_config` (also another master key or base URL than the
- * deployment's), `address_in_use`, `internal_error`. Whether --json was
- * given is read from the arguments (before any `--`) until commander has parsed them, so that its
- * own errors are JSON too, and from the command's parsed options after that.
+ * deployment's), `address_in_use`, `address_not_available`, `internal_error`. A warning is a JSON
+ * line too, `{"warning":"<code>","message":"<text>"}` (`base_url_differs`; `runtime` for one of
+ * Node.js or a library, such as the PostgreSQL driver's), so that stderr holds only JSON. Whether
+ * --json was given is read from the arguments (before any `--`) until commander has parsed them,
+ * so that its own errors are JSON too, and from the command's parsed options after that.
  */
 function jsonAsked(args: string[]): boolean {
   const end = args.indexOf('--');
@@ -85,13 +88,35 @@ function failure(err: unknown): { code: string; message: string } {
   if (err instanceof ConfigError) return { code: 'invalid_config', message: err.message };
   // This node's master key or base URL is not the deployment's: a configuration to correct.
   if (err instanceof MasterKeyMismatch || err instanceof BaseUrlMismatch) return { code: 'invalid_config', message: err.message };
-  if ((err as NodeJS.ErrnoException).code === 'EADDRINUSE') {
-    return { code: 'address_in_use', message: `${(err as Error).message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
+  if (err instanceof ListenError && err.code === 'EADDRINUSE') {
+    return { code: 'address_in_use', message: `${err.message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
+  }
+  // TESSERA_HOST is well-formed (the config checks that) but names no address to listen on here.
+  const unresolved = err instanceof ListenError && (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN');
+  if (err instanceof ListenError && (unresolved || err.code === 'EADDRNOTAVAIL')) {
+    const problem = unresolved ? 'does not resolve to an address' : 'is not an address of this machine';
+    return { code: 'address_not_available', message: `${err.message}: TESSERA_HOST ${err.host} ${problem}; give one of this machine's addresses, or 0.0.0.0 (or ::) to listen on all of them` };
   }
   return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
 }
 
 const errorLine = (code: string, message: string) => `${JSON.stringify({ error: code, message })}\n`;
+
+/** A warning on stderr: a JSON line with --json, else text. */
+function warn(code: string, message: string): void {
+  process.stderr.write(jsonErrors ? `${JSON.stringify({ warning: code, message })}\n` : `tessera: warning: ${message}\n`);
+}
+
+// Node prints warnings of its own and of libraries (the PostgreSQL driver's about sslmode) as text;
+// the CLI prints them as its own, so that with --json stderr holds only JSON. NODE_NO_WARNINGS=1 and
+// --no-warnings, which leave Node without its printer (`onWarning`), keep them silent.
+for (const listener of process.listeners('warning')) {
+  if (listener.name !== 'onWarning') continue;
+  process.removeListener('warning', listener);
+  process.on('warning', (w) => {
+    if (!(w.name === 'DeprecationWarning' && process.noDeprecation)) warn('runtime', w.message);
+  });
+}
 
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
 // Subcommands copy these output settings when they are created, so they are set here, first.
@@ -257,7 +282,7 @@ globalOptions(keys.command('rotate').description('publish a new signing key; it 
     }),
 );
 
-const baseUrl = program.command('base-url').description("the base URL this database's servers run at, recorded by the first start; every node needs it as TESSERA_BASE_URL");
+const baseUrl = program.command('base-url').description("the base URL this database's servers run at, recorded in the database by the first start (or base-url set); every node needs it as TESSERA_BASE_URL");
 databaseOptions(baseUrl.command('show').description('print the recorded base URL')).action(async (flags: Flags) =>
   withOpened(configFrom(flags), {}, async (t) => {
     const recorded = await recordedBaseUrl(t.storage.settings);
@@ -267,12 +292,12 @@ databaseOptions(baseUrl.command('show').description('print the recorded base URL
 databaseOptions(
   baseUrl.command('set <url>').description('move the deployment to another base URL, then restart every node with it (access tokens issued under the old one stop verifying)'),
 ).action(async (url: string, flags: Flags) => {
-  const config = configFrom({ ...flags, baseUrl: url }); // checked as TESSERA_BASE_URL is
+  const config = configFrom({ ...flags, baseUrl: canonicalBaseUrl('url', url) }); // checked as TESSERA_BASE_URL is, named as given
   return withOpened(config, {}, async (t) => {
     const previous = await changeBaseUrl(t.storage.settings, config.baseUrl, t.clock.now());
     const human = previous === undefined
       ? `base URL set to ${config.baseUrl} (none was recorded); start every node with TESSERA_BASE_URL=${config.baseUrl}`
-      : previous === config.baseUrl
+      : sameBaseUrl(previous, config.baseUrl)
         ? `the base URL is ${config.baseUrl} already`
         : `base URL set to ${config.baseUrl} (it was ${previous}); restart every node with TESSERA_BASE_URL=${config.baseUrl}: ` +
           `a node started with ${previous} is refused from now on, and access tokens issued under ${previous} stop verifying`;

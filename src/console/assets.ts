@@ -25,11 +25,12 @@ input,select,textarea{width:100%;padding:.5rem;font:inherit;border:1px solid #8a
 input[type=checkbox],input[type=radio]{width:auto;margin-right:.4rem}
 fieldset{border:1px solid #c9cedb;border-radius:4px;margin-top:.9rem}legend{font-weight:600}
 fieldset label{font-weight:400;margin-top:.3rem}
-button{margin-top:1.1rem;padding:.5rem 1.1rem;font:inherit;background:#2a45b8;color:#fff;border:1px solid #2a45b8;border-radius:4px;cursor:pointer}
-button.secondary{background:#fff;color:#2a45b8}
-button.danger{background:#a4001d;border-color:#a4001d;color:#fff}
+button,a.button{margin-top:1.1rem;padding:.5rem 1.1rem;font:inherit;background:#2a45b8;color:#fff;border:1px solid #2a45b8;border-radius:4px;cursor:pointer}
+a.button{display:inline-block;margin-right:.5rem;text-decoration:none}
+button.secondary,a.button.secondary{background:#fff;color:#2a45b8}
+button.danger,a.button.danger{background:#a4001d;border-color:#a4001d;color:#fff}
 form.inline{display:inline-block;margin-right:.5rem}
-.actions{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;margin-top:1rem}.actions button{margin-top:0}
+.actions{display:flex;flex-wrap:wrap;gap:.6rem;align-items:center;margin-top:1rem}.actions button,.actions a.button{margin-top:0}
 .hint{color:#4a5368;margin:.1rem 0;font-size:.9rem}
 .error{color:#a4001d;background:#fdecee;border-left:4px solid #a4001d;padding:.5rem .8rem}
 .error p,.error ul{margin:.2rem 0}

@@ -1,5 +1,5 @@
 import { accessOf, type AuthorizedAppView, type AuthorizedClientView } from '../core/installations.ts';
-import { ConsoleLayout, Notice, formatTime, render, type ConsoleFrame } from './layout.tsx';
+import { ConsoleLayout, LinkButton, Notice, formatTime, render, type ConsoleFrame } from './layout.tsx';
 
 /**
  * Tenant → Authorized Apps (seed §A3.5): the integrations this tenant's users authorized, each
@@ -84,9 +84,7 @@ function AppSection(props: { frame: ConsoleFrame; app: AuthorizedAppView; canWri
             {app.disabled
               ? <ActionForm action={`${BASE}/${app.appId}/enable`} csrf={frame.csrf} text="Enable" label={`Enable ${app.name}`} describedBy={`${heading}-help`} />
               : <ActionForm action={`${BASE}/${app.appId}/disable`} csrf={frame.csrf} text="Disable" label={`Disable ${app.name}`} describedBy={`${heading}-help`} />}
-            <form method="get" action={`${BASE}/${app.appId}/uninstall`} class="inline">
-              <button type="submit" class="danger" aria-label={`Uninstall ${app.name}`}>Uninstall</button>
-            </form>
+            <LinkButton href={`${BASE}/${app.appId}/uninstall`} label="Uninstall" ariaLabel={`Uninstall ${app.name}`} danger />
           </div>
         </>
       ) : null}

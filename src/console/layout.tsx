@@ -174,15 +174,16 @@ export function CopyField(props: { id: string; label: string; value: string }) {
   );
 }
 
-/** A button that only navigates (a GET form), so it reads as a button and needs no script. */
-export function LinkButton(props: { href: string; label: string; primary?: boolean; danger?: boolean }) {
-  const [path, query] = props.href.split('?');
-  const params = query ? [...new URLSearchParams(query)] : [];
+/**
+ * A link that looks like a button, for a control that only navigates: it goes to `href` as written
+ * (a GET form without fields would add a stray `?`) and needs no script. `ariaLabel` names it
+ * where the visible label alone is ambiguous (one per row).
+ */
+export function LinkButton(props: { href: string; label: string; primary?: boolean; danger?: boolean; ariaLabel?: string }) {
   return (
-    <form method="get" action={path} class="inline">
-      {params.map(([k, v]) => <input type="hidden" name={k} value={v} />)}
-      <button type="submit" class={props.danger ? 'danger' : props.primary ? '' : 'secondary'}>{props.label}</button>
-    </form>
+    <a href={props.href} class={props.danger ? 'button danger' : props.primary ? 'button' : 'button secondary'} aria-label={props.ariaLabel}>
+      {props.label}
+    </a>
   );
 }
 

@@ -17,16 +17,19 @@ const ScopeFile = Type.Array(
   ),
 );
 
-/** The built-in catalogue, or the JSON file named by TESSERA_SCOPE_CATALOGUE (validated at start-up). */
-export function loadScopeCatalogue(path: string): ScopeCatalogue {
+/**
+ * The built-in catalogue, or the JSON file named by TESSERA_SCOPE_CATALOGUE (validated at start-up);
+ * messages begin with `name`, the setting as it was given.
+ */
+export function loadScopeCatalogue(path: string, name = 'TESSERA_SCOPE_CATALOGUE'): ScopeCatalogue {
   if (!path) return new ScopeCatalogue(BUILT_IN_SCOPES);
   let data: unknown;
   try {
     data = JSON.parse(readFileSync(path, 'utf8'));
   } catch (e) {
-    throw new Error(`TESSERA_SCOPE_CATALOGUE: cannot read ${path}: ${(e as Error).message}`);
+    throw new Error(`${name}: cannot read ${path}: ${(e as Error).message}`);
   }
   const error = Value.Errors(ScopeFile, data).First();
-  if (error) throw new Error(`TESSERA_SCOPE_CATALOGUE: ${error.path || '/'} ${error.message}`);
+  if (error) throw new Error(`${name}: ${error.path || '/'} ${error.message}`);
   return new ScopeCatalogue(data as ScopeCatalogue['scopes']);
 }

@@ -44,7 +44,7 @@ describe('Tenant → API Keys in Chromium: create, use, revoke', () => {
     assert.equal(await page.getByText('This tenant has no API keys yet.').count(), 1);
     await assertAccessible(page, 'the empty API key list');
 
-    await page.getByRole('button', { name: 'New API key' }).click();
+    await page.getByRole('link', { name: 'New API key', exact: true }).click();
     await page.waitForURL((u) => u.pathname === '/console/api-keys/new');
     await page.getByRole('button', { name: 'Create' }).click();
     await page.waitForLoadState('load');

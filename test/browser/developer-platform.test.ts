@@ -79,7 +79,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     await page.waitForURL((u) => u.pathname === '/console/developer');
     assert.equal(await page.getByText('This tenant has no app yet.').count(), 1);
     await assertAccessible(page, 'the app list');
-    await page.getByRole('button', { name: '+ New App' }).click();
+    await page.getByRole('link', { name: '+ New App', exact: true }).click();
     await page.waitForURL((u) => u.pathname === '/console/developer/new');
     await assertAccessible(page, 'the New App form');
     await page.getByLabel('Name').fill(APP_NAME);
@@ -92,7 +92,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     assert.equal(await page.getByRole('button', { name: 'Publish' }).count(), 0, 'nothing to publish without a test client');
     await assertAccessible(page, 'the app page without a client');
 
-    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/edit'));
     await assertAccessible(page, 'the Basic Information form');
     await page.getByLabel('Description').fill('Dashboards for the seed');
@@ -109,7 +109,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
 
   it('OAuth & Permissions → New Confidential OAuth Client: scopes found with Search scopes, credentials shown once', async () => {
     await page.goto(appUrl);
-    await page.getByRole('button', { name: 'New Confidential OAuth Client' }).click();
+    await page.getByRole('link', { name: 'New Confidential OAuth Client', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/clients/new'));
     await assertAccessible(page, 'the client form');
     assert.equal(await page.getByRole('checkbox', { name: 'Requested api_keys_write' }).count(), 0, 'a private scope is offered only once approved');
@@ -155,7 +155,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     const tokens = await exchange(s.url, client, issued);
     assert.equal(tokens.status, 200);
 
-    await page.getByRole('button', { name: 'Regenerate secret' }).click();
+    await page.getByRole('link', { name: 'Regenerate secret', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/regenerate'));
     assert.match((await page.locator('#regenerate-warning').textContent()) ?? '', /The current secret stops working at once.*Authorizations users already gave survive/s);
     await assertAccessible(page, 'the Regenerate secret confirmation');
@@ -174,7 +174,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
 
   it('AZ-6 Test Authorization lands on the registered onboarding URL with site and domain', async () => {
     await page.goto(appUrl);
-    await page.getByRole('button', { name: 'Test Authorization' }).click();
+    await page.getByRole('link', { name: 'Test Authorization', exact: true }).click();
     await page.waitForURL((u) => u.origin === partner.origin);
     assert.equal(await page.title(), 'Partner onboarding');
     const [landed, ...more] = partner.seen.filter((u) => u.pathname !== '/favicon.ico');
@@ -199,7 +199,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     });
 
     await page.goto(`${s.url}/console/developer`);
-    await page.getByRole('button', { name: 'Import App Manifest' }).click();
+    await page.getByRole('link', { name: 'Import App Manifest', exact: true }).click();
     await page.waitForURL((u) => u.pathname === '/console/developer/import');
     await assertAccessible(page, 'the import form');
     await page.getByLabel('App Manifest (JSON)').fill('{"manifestVersion":2,"app":{"name":"x","description":""},"clients":[]}');
@@ -231,7 +231,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     assert.equal(await page.getByRole('alert').textContent(), 'The test client cannot be published as it is: onboardingUrl: must use https: published clients cannot use http, not even on a loopback host.');
 
     await page.goto(appUrl);
-    await page.getByRole('button', { name: 'Edit client' }).click();
+    await page.getByRole('link', { name: 'Edit client', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/edit'));
     assert.equal(await page.getByRole('checkbox', { name: 'Requested monitors_write' }).isChecked(), true);
     await assertAccessible(page, 'the edit client form');
@@ -292,7 +292,7 @@ describe('Developer Platform in Chromium: the seed procedures click by click', (
     assert.equal(await page.locator('img').count(), 0);
 
     await page.getByRole('link', { name: evil }).click();
-    await page.getByRole('button', { name: 'Delete app' }).click();
+    await page.getByRole('link', { name: 'Delete app', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/delete'));
     assert.match((await page.locator('#delete-warning').textContent()) ?? '', /takes effect at once/);
     await assertAccessible(page, 'the delete confirmation');

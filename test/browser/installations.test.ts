@@ -95,7 +95,7 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
 
   it('TK-7 uninstalls after the confirmation: every user and every API key of the app end; nothing is authorized any more', async () => {
     await page.goto(s.url + '/console/authorized-apps');
-    await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/uninstall')), page.getByRole('button', { name: 'Uninstall Partner Metrics' }).click()]);
+    await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/uninstall')), page.getByRole('link', { name: 'Uninstall Partner Metrics', exact: true }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Uninstall Partner Metrics from demo?');
     assert.match((await page.locator('#uninstall-warning').textContent()) ?? '', /^Every user’s access and every API key of Partner Metrics in this tenant end at once: 2 authorizations are revoked/);
     assert.deepEqual(await page.getByRole('listitem').filter({ hasText: '@' }).allTextContents(), ['admin@demo.test']);

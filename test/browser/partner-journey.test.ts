@@ -219,7 +219,7 @@ describe('the partner journey in Chromium: build, publish, onboard a customer, u
     const { page } = owner;
     await firstSignIn(page, s.url, 'owner@partner.test', created.adminPassword!, PASSWORD);
     await page.getByRole('link', { name: 'Developer Platform' }).click();
-    await page.getByRole('button', { name: '+ New App' }).click();
+    await page.getByRole('link', { name: '+ New App', exact: true }).click();
     await page.getByLabel('Name').fill(APP);
     await page.getByRole('button', { name: 'Create' }).click();
     await page.waitForURL((u) => /^\/console\/developer\/apps\/[0-9a-f-]{36}$/.test(u.pathname));
@@ -227,7 +227,7 @@ describe('the partner journey in Chromium: build, publish, onboard a customer, u
     // The site operator approves the private scope for this app (tessera app approve-scope).
     await s.tessera.apps.approveScope(appId, 'api_keys_write', SYSTEM_ACTOR);
 
-    await page.getByRole('button', { name: 'New Confidential OAuth Client' }).click();
+    await page.getByRole('link', { name: 'New Confidential OAuth Client', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/clients/new'));
     await page.getByLabel('Name', { exact: true }).fill(CLIENT);
     await page.getByLabel('Redirect URIs').fill(`${partner.origin}/cb`);
@@ -242,7 +242,7 @@ describe('the partner journey in Chromium: build, publish, onboard a customer, u
 
     await page.getByRole('link', { name: `Done: go to ${APP}` }).click();
     await page.waitForURL((u) => u.pathname === `/console/developer/apps/${appId}`);
-    await page.getByRole('button', { name: 'Test Authorization' }).click();
+    await page.getByRole('link', { name: 'Test Authorization', exact: true }).click();
     await page.waitForURL((u) => u.pathname === '/oauth2/v1/authorize');
     assert.deepEqual([...partner.onboardings.at(-1)!.searchParams], [['site', s.url], ['domain', new URL(s.url).host]]);
     assert.equal(await heading(page), `Authorize ${CLIENT}`);
@@ -431,7 +431,7 @@ describe('the partner journey in Chromium: build, publish, onboard a customer, u
     const section = page.getByRole('region', { name: APP });
     assert.match((await section.locator('dl.facts').textContent()) ?? '', new RegExp(`^OwnerpartnerClients${CLIENT} \\(published client\\)StatusEnabled$`));
     assert.deepEqual(await section.locator('tbody tr td:first-child').allTextContents(), ['carol@acme.test (you)']);
-    await page.getByRole('button', { name: `Uninstall ${APP}` }).click();
+    await page.getByRole('link', { name: `Uninstall ${APP}`, exact: true }).click();
     await page.waitForURL((u) => u.pathname === `/console/authorized-apps/${appId}/uninstall`);
     assert.equal(await heading(page), `Uninstall ${APP} from acme?`);
     await page.getByRole('button', { name: 'Uninstall', exact: true }).click();

@@ -85,7 +85,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     await page.getByRole('link', { name: 'Service Principals' }).click();
     await page.waitForURL((u) => u.pathname === '/console/service-principals');
     await assertAccessible(page, 'the service principal list');
-    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
     await page.waitForURL((u) => u.pathname === '/console/service-principals/new');
     await assertAccessible(page, 'the create form');
     await page.getByLabel('Name').fill('ci pipeline');
@@ -116,7 +116,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     assert.match(facts, /Rotated secretNone/);
     await assertAccessible(page, 'the principal page');
     await screenshot(page, 'service-principal');
-    await page.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('link', { name: 'Rotate', exact: true }).click();
     await page.getByLabel('Keep the old secret valid for').selectOption('P7D');
     await page.getByRole('button', { name: 'Rotate' }).click();
     await page.waitForLoadState('load');
@@ -140,7 +140,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     assert.equal(await page.getByRole('button', { name: 'Revoke rotated secret' }).count(), 0);
 
     // Delete, with a confirmation that says integrations fail at once.
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('link', { name: 'Delete', exact: true }).click();
     await page.waitForURL((u) => u.pathname.endsWith('/delete'));
     assert.match((await page.locator('#delete-warning').textContent()) ?? '', /integrations using it fail immediately/);
     await assertAccessible(page, 'the delete confirmation');
@@ -155,7 +155,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
   it('CA-5 an agent principal: create (Post), token, ingest, rotate ending the old secret at once, delete', async () => {
     await page.getByRole('link', { name: 'Agent Principals' }).click();
     await page.waitForURL((u) => u.pathname === '/console/agent-principals');
-    await page.getByRole('button', { name: 'Create' }).click();
+    await page.getByRole('link', { name: 'Create', exact: true }).click();
     await page.getByLabel('Name').fill('k8s collector');
     await page.getByLabel('Authentication type').selectOption('client_secret_post');
     await page.getByRole('button', { name: 'Create' }).click();
@@ -175,7 +175,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
 
     await page.getByRole('link', { name: 'Done: go to k8s collector' }).click();
     assert.match((await page.locator('dl.facts').textContent()) ?? '', /RolesAgent \(iam:agent\)/);
-    await page.getByRole('button', { name: 'Rotate' }).click();
+    await page.getByRole('link', { name: 'Rotate', exact: true }).click();
     await page.getByLabel('Keep the old secret valid for').selectOption('P0D');
     await page.getByRole('button', { name: 'Rotate' }).click();
     await page.waitForLoadState('load');
@@ -186,7 +186,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     assert.equal((await token(second, 'post')).status, 200);
 
     await page.getByRole('link', { name: 'Done: go to k8s collector' }).click();
-    await page.getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('link', { name: 'Delete', exact: true }).click();
     await page.getByRole('button', { name: 'Delete' }).click();
     await page.waitForURL((u) => u.pathname === '/console/agent-principals');
     assert.deepEqual(await token(second, 'post'), { status: 401, body: INVALID_CLIENT });
@@ -216,7 +216,7 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     await page.waitForLoadState('load');
     const created = await readSecretDialog(page);
     await page.goto(`${s.url}/console/service-principals/${created['Client ID']}`);
-    await page.getByRole('button', { name: 'Edit' }).click();
+    await page.getByRole('link', { name: 'Edit', exact: true }).click();
     await page.getByLabel('Description').fill('weekly reports');
     await page.getByLabel('Authentication type').selectOption('client_secret_post');
     await page.getByRole('button', { name: 'Save' }).click();
@@ -263,11 +263,11 @@ describe('Access Management in Chromium: the seed procedures click by click', ()
     const v = await openPage(browser);
     await signInWithForm(v.page, s.url, 'viewer@demo.test', PASSWORD);
     await v.page.goto(`${s.url}/console/service-principals?q=reporting`);
-    assert.equal(await v.page.getByRole('button', { name: 'Create' }).count(), 0);
+    assert.equal(await v.page.getByRole('link', { name: 'Create', exact: true }).count(), 0);
     await v.page.getByRole('link', { name: 'reporting' }).click();
     await v.page.waitForLoadState('load');
-    assert.equal(await v.page.getByRole('button', { name: 'Rotate' }).count(), 0);
-    assert.equal(await v.page.getByRole('button', { name: 'Delete' }).count(), 0);
+    assert.equal(await v.page.getByRole('link', { name: 'Rotate', exact: true }).count(), 0);
+    assert.equal(await v.page.getByRole('link', { name: 'Delete', exact: true }).count(), 0);
     const denied = await v.page.goto(`${s.url}/console/service-principals/new`);
     assert.equal(denied?.status(), 403);
     assert.equal(await v.page.getByRole('alert').textContent(), 'This page needs the iam:tenantAdmin role in this tenant.');

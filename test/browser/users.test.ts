@@ -46,7 +46,7 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await Promise.all([page.waitForURL((u) => u.pathname === '/console/users'), page.getByRole('link', { name: 'Users' }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Users');
     await assertAccessible(page, 'the users list');
-    await Promise.all([page.waitForURL((u) => u.pathname === '/console/users/new'), page.getByRole('button', { name: 'Add user' }).click()]);
+    await Promise.all([page.waitForURL((u) => u.pathname === '/console/users/new'), page.getByRole('link', { name: 'Add user', exact: true }).click()]);
     await assertAccessible(page, 'the add-user form');
 
     await page.getByLabel('Email').fill('not an address');
@@ -101,7 +101,7 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await signInWithForm(dev.page, s.url, 'dev@demo.test', DEV_PASSWORD);
     assert.equal(path(dev.page), '/console');
 
-    await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/remove')), page.getByRole('button', { name: 'Remove from tenant' }).click()]);
+    await Promise.all([page.waitForURL((u) => u.pathname.endsWith('/remove')), page.getByRole('link', { name: 'Remove from tenant', exact: true }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Remove dev@demo.test from demo?');
     assert.match((await page.locator('#remove-warning').textContent()) ?? '', /loses access to this tenant at once/);
     await assertAccessible(page, 'the remove confirmation');
@@ -174,6 +174,25 @@ describe('Users in Chromium: a tenant admin manages people by clicking', () => {
     await Promise.all([page.waitForURL((u) => u.pathname.startsWith('/console/users/')), page.getByRole('link', { name: hostile }).click()]);
     assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), hostile);
     await assertAccessible(page, 'a user page');
+    assertClean(admin);
+  });
+
+  it('a list page\'s primary action ("Add user", "Create" …) links to its form as written, without a stray "?"', async () => {
+    const primaries: Array<[string, string, string]> = [
+      ['/console/users', 'Add user', '/console/users/new'],
+      ['/console/users?q=dev', 'Add user', '/console/users/new'],
+      ['/console/service-principals', 'Create', '/console/service-principals/new'],
+      ['/console/agent-principals', 'Create', '/console/agent-principals/new'],
+      ['/console/api-keys', 'New API key', '/console/api-keys/new'],
+      ['/console/developer', '+ New App', '/console/developer/new'],
+    ];
+    for (const [list, label, form] of primaries) {
+      await page.goto(s.url + list);
+      const link = page.getByRole('link', { name: label, exact: true });
+      assert.equal(await link.getAttribute('href'), form, list);
+      await Promise.all([page.waitForURL((u) => u.pathname === form), link.click()]);
+      assert.equal(page.url(), s.url + form, list);
+    }
     assertClean(admin);
   });
 });

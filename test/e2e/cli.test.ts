@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -12,7 +13,7 @@ import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createTenant, form, managementApi, signIn, signInFresh, type Session } from '../helpers/api.ts';
 import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
-import { engines, freePort, startTestServer, waitReady, type TestServer } from '../helpers/server.ts';
+import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
 const mode = (path: string) => statSync(path).mode & 0o777;
@@ -488,6 +489,29 @@ for (const engine of engines()) describe(`tessera CLI failures with --json (${en
     assert.deepEqual(await failed(['tenant', 'list', '--json'], { TESSERA_PORT: 'eighty' }), [1, '', jsonError('invalid_config', 'TESSERA_PORT: Expected integer (got "eighty")')]);
   });
 
+  it('B6 reports settings that start-up trips over as invalid_config naming the setting, not internal_error', async () => {
+    const badKeyDir = mkdtempSync(join(dir, 'bad-key-'));
+    writeFileSync(join(badKeyDir, 'master.key'), 'short\n', { mode: 0o600 });
+    const cases: Array<[string[], Record<string, string>, string]> = [
+      [['tenant', 'list'], { TESSERA_MASTER_KEY: 'short' }, 'TESSERA_MASTER_KEY: the master key must hold at least 256 bits (got 24)'],
+      [['tenant', 'list'], { TESSERA_MASTER_KEY: `${'k'.repeat(43)}#` }, 'TESSERA_MASTER_KEY: the master key must be written in base64url, base64 or hex (it holds other characters)'],
+      [['tenant', 'list', '--data-dir', badKeyDir], {}, `${join(badKeyDir, 'master.key')}: the master key must hold at least 256 bits (got 24)`],
+      [['tenant', 'list'], { TESSERA_DATABASE_URL: 'mysql://root:secret@127.0.0.1/tessera' },
+        'TESSERA_DATABASE_URL: must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory: or postgres://user:password@host:5432/database (got mysql:)'],
+      [['tenant', 'create', 'later', '--admin-email', 'l@acme.test'], { TESSERA_ONE_TIME_PASSWORD_TTL: '9999999999999999' },
+        'TESSERA_ONE_TIME_PASSWORD_TTL: Expected integer to be less or equal to 2592000 (got 9999999999999999)'],
+      [['principal', 'create', '--tenant', 'acme', '--name', 'x'], { TESSERA_TENANT_ACCESS_TOKEN_TTL: '86401' }, 'TESSERA_TENANT_ACCESS_TOKEN_TTL: Expected integer to be less or equal to 86400 (got 86401)'],
+      [['tenant', 'list'], { TESSERA_SCOPE_CATALOGUE: join(dir, 'no-such-scopes.json') },
+        `TESSERA_SCOPE_CATALOGUE: cannot read ${join(dir, 'no-such-scopes.json')}: ENOENT: no such file or directory, open '${join(dir, 'no-such-scopes.json')}'`],
+      [['start'], { TESSERA_HOST: 'localhost:8080' }, 'TESSERA_HOST: "localhost:8080" is not an IP address or a host name'],
+    ];
+    for (const [args, vars, message] of cases) {
+      assert.deepEqual(await failed([...args, '--json'], vars), [1, '', jsonError('invalid_config', message)], message);
+    }
+    const tenants = JSON.parse((await exec(process.execPath, ['bin/tessera.js', 'tenant', 'list', '--json'], { env })).stdout) as Array<{ name: string }>;
+    assert.deepEqual(tenants.map((t) => t.name), ['acme'], 'nothing was created');
+  });
+
   it('reports commander\'s usage errors (unknown option or command, missing option or argument, bad choice) as bad_request, without the help text', async () => {
     const cases: Array<[string[], string]> = [
       [['principal', 'create', '--tenant', 'acme', '--name', 'x', '--bogus'], "unknown option '--bogus'"],
@@ -535,10 +559,13 @@ for (const engine of engines()) describe(`tessera start: the first admin's one-t
     let out = '';
     server.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await waitReady(`http://localhost:${port}`);
-    const banner = new RegExp(
+    const pattern = new RegExp(
       `^\\nDemo tenant "demo" created\\. Sign in at http://localhost:${port}/login as admin@demo\\.test\\n` +
         'with this one-time password \\(shown once; valid for one sign-in until (\\S+); you will choose your own\\): ([0-9A-Za-z]{24})\\n\\n',
-    ).exec(out);
+    );
+    // The demo tenant is created once the server listens (B2), so the banner may follow the first /readyz.
+    await within(5000, async () => pattern.test(out)).catch(() => assert.fail(`no banner: ${JSON.stringify(out)}`));
+    const banner = pattern.exec(out);
     assert.ok(banner, out);
     const expiresAt = Date.parse(banner[1]!);
     assert.equal(new Date(expiresAt).toISOString(), banner[1], 'ISO 8601');
@@ -550,5 +577,115 @@ for (const engine of engines()) describe(`tessera start: the first admin's one-t
     } finally {
       await storage.close();
     }
+  });
+});
+
+/** The PostgreSQL driver's notice for sslmode=require (pg-connection-string 2.x), which Node prints as a warning. */
+const SSLMODE_NOTICE = `SECURITY WARNING: The SSL modes 'prefer', 'require', and 'verify-ca' are treated as aliases for 'verify-full'.
+In the next major version (pg-connection-string v3.0.0 and pg v9.0.0), these modes will adopt standard libpq semantics, which have weaker security guarantees.
+
+To prepare for this change:
+- If you want the current behavior, explicitly use 'sslmode=verify-full'
+- If you want libpq compatibility now, use 'uselibpqcompat=true&sslmode=require'
+
+See https://www.postgresql.org/docs/current/libpq-ssl.html for libpq SSL mode definitions.`;
+
+describe('tessera CLI warnings', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-warnings-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** A command that must fail: [exit code, stdout, stderr]. */
+  const failed = async (args: string[], env: NodeJS.ProcessEnv): Promise<[number, string, string]> => {
+    try {
+      await exec(process.execPath, ['bin/tessera.js', ...args], { env });
+    } catch (e) {
+      const f = e as Failure & { stdout: string };
+      return [f.code, f.stdout, f.stderr];
+    }
+    return assert.fail(`${args.join(' ')} succeeded`);
+  };
+
+  it('B5 with --json, the PostgreSQL driver\'s sslmode warning is a JSON line on stderr before the error, never text; without, it is tessera\'s text', async () => {
+    const port = await freePort(); // nothing listens there: the command fails after the driver has read the URL
+    const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: `postgres://tessera@127.0.0.1:${port}/tessera?sslmode=require` });
+    const error = `database migration migrations failed: connect ECONNREFUSED 127.0.0.1:${port}`;
+    assert.deepEqual(await failed(['tenant', 'list', '--json'], env), [
+      1, '', `${JSON.stringify({ warning: 'runtime', message: SSLMODE_NOTICE })}\n${JSON.stringify({ error: 'internal_error', message: error })}\n`,
+    ]);
+    assert.deepEqual(await failed(['tenant', 'list'], env), [1, '', `tessera: warning: ${SSLMODE_NOTICE}\ntessera: ${error}\n`]);
+    assert.deepEqual(await failed(['tenant', 'list', '--json'], { ...env, NODE_NO_WARNINGS: '1' }), [1, '', `${JSON.stringify({ error: 'internal_error', message: error })}\n`], 'NODE_NO_WARNINGS=1 silences it');
+  });
+});
+
+for (const engine of engines()) describe(`tessera start: a first start that cannot listen (${engine})`, () => {
+  let dir: string;
+  let db: TestDatabase;
+  let server: ChildProcess | undefined;
+  before(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-first-'));
+    db = await freshDatabaseUrl(engine);
+  });
+  after(async () => {
+    if (server && server.exitCode === null && server.signalCode === null) {
+      server.kill('SIGTERM');
+      await once(server, 'exit');
+    }
+    await db.drop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** `tessera start --port N` in a child process once it answers /readyz, and what it printed on stdout so far. */
+  const start = async (env: NodeJS.ProcessEnv, port: number) => {
+    const child = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    let out = '';
+    child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    server = child;
+    await waitReady(`http://127.0.0.1:${port}`);
+    return { child, stdout: () => out };
+  };
+  const stop = async (child: ChildProcess) => {
+    child.kill('SIGTERM');
+    const [code] = (await once(child, 'close')) as [number | null]; // 'close': its stdout has been read to the end
+    return code;
+  };
+
+  it('B2 fails with a clear error and creates no demo tenant; the next start, on a free port, prints the demo admin\'s one-time password once, and it signs in', async () => {
+    const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url, TESSERA_HOST: '127.0.0.1' });
+    const taken = createServer().listen(0, '127.0.0.1');
+    await once(taken, 'listening');
+    const busy = (taken.address() as { port: number }).port;
+    try {
+      const [code, stdout, stderr] = await exec(process.execPath, ['bin/tessera.js', 'start', '--port', String(busy)], { env }).then(
+        () => assert.fail('started on a port in use'),
+        (e: Failure & { stdout: string }) => [e.code, e.stdout, e.stderr],
+      );
+      assert.deepEqual([code, stdout, stderr], [
+        1, '', `tessera: listen EADDRINUSE: address already in use 127.0.0.1:${busy}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)\n`,
+      ]);
+    } finally {
+      taken.close();
+    }
+    const afterFailure = await exec(process.execPath, ['bin/tessera.js', 'tenant', 'list', '--json'], { env });
+    assert.deepEqual([afterFailure.stdout, afterFailure.stderr], ['[]\n', ''], 'the failed start created no tenant');
+
+    const port = await freePort();
+    const first = await start(env, port);
+    const banner = new RegExp(
+      `^\\nDemo tenant "demo" created\\. Sign in at http://localhost:${port}/login as admin@demo\\.test\\n` +
+        'with this one-time password \\(shown once; valid for one sign-in until \\S+; you will choose your own\\): ([0-9A-Za-z]{24})\\n\\n$',
+    );
+    await within(5000, async () => banner.test(first.stdout()));
+    const password = banner.exec(first.stdout())![1]!;
+    const signedIn = await signIn({ url: `http://localhost:${port}` } as TestServer, 'admin@demo.test', password);
+    assert.deepEqual([signedIn.status, signedIn.location], [303, '/account/password?next=%2Fconsole']);
+    assert.equal(await stop(first.child), 0);
+    assert.match(first.stdout(), banner, 'the banner, once, and nothing else');
+
+    const again = await start(env, port);
+    assert.equal(await stop(again.child), 0);
+    assert.equal(again.stdout(), '', 'a later start prints no password');
   });
 });

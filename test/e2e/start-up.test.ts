@@ -117,7 +117,7 @@ describe('which master key a database belongs to (SQLite, in process)', () => {
 });
 
 const moved = (configured: string, recorded: string) =>
-  `this node's base URL is ${configured}, but this database's servers run at ${recorded} (recorded by its first start): ` +
+  `this node's base URL is ${configured}, but this database's servers run at ${recorded} (the base URL recorded in the database): ` +
   `every node of a deployment needs the same TESSERA_BASE_URL, so start this one with TESSERA_BASE_URL=${recorded}. ` +
   `If the deployment really moved, run \`tessera base-url set ${configured}\` first and restart every node with the new URL; ` +
   `access tokens issued under ${recorded} stop verifying then.`;
@@ -199,13 +199,27 @@ for (const engine of engines()) {
       assert.equal(await recordedBaseUrl(s.tessera.storage.settings), s.url);
     });
 
-    it('a CLI command given another base URL prints its URLs with a warning on stderr; without one it prints the servers\'', async () => {
+    it('B8 so does one whose base URL differs only in the case of scheme and host: its issuer is the recorded URL', async () => {
+      const shouting = s.url.replace('http://localhost', 'HTTP://LocalHost');
+      assert.notEqual(shouting, s.url);
+      const node = await startChild({ ...s.env, TESSERA_BASE_URL: shouting });
+      const metadata = (await (await fetch(`${node.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string };
+      assert.equal(metadata.issuer, s.url);
+      assert.equal(await node.stop(), 0);
+      const cli = await tessera(['tenant', 'list', '--json', '--base-url', shouting], s.env);
+      assert.deepEqual([cli.code, cli.stderr], [0, ''], 'no warning: it is the same base URL');
+      const same = await tessera(['base-url', 'set', `${shouting}/`], s.env);
+      assert.deepEqual([same.code, same.stdout, same.stderr], [0, `the base URL is ${s.url} already\n`, '']);
+      assert.equal(await recordedBaseUrl(s.tessera.storage.settings), s.url);
+    });
+
+    it('B5 a CLI command given another base URL prints its URLs with a warning on stderr (with --json, a JSON line); without one it prints the servers\'', async () => {
+      const warning = `the URLs this command prints use its own base URL https://other.example, but this database's servers run at ${s.url}; ` +
+        'leave out --base-url and --port (and TESSERA_BASE_URL, TESSERA_PORT) to print theirs';
       const other = await tessera(['tenant', 'list', '--json', '--base-url', 'https://other.example'], s.env);
-      assert.deepEqual([other.code, other.stderr], [
-        0,
-        `tessera: warning: the URLs this command prints use its own base URL https://other.example, but this database's servers run at ${s.url}; ` +
-          'leave out --base-url and --port (and TESSERA_BASE_URL, TESSERA_PORT) to print theirs\n',
-      ]);
+      assert.deepEqual([other.code, other.stderr], [0, `${JSON.stringify({ warning: 'base_url_differs', message: warning })}\n`]);
+      const text = await tessera(['tenant', 'list', '--base-url', 'https://other.example'], s.env);
+      assert.deepEqual([text.code, text.stderr], [0, `tessera: warning: ${warning}\n`]);
       const { TESSERA_PORT: _port, ...withoutPort } = s.env;
       const theirs = await tessera(['principal', 'create', '--tenant', 'demo', '--name', 'ci', '--json'], withoutPort);
       assert.deepEqual([theirs.code, theirs.stderr], [0, '']);
@@ -216,9 +230,15 @@ for (const engine of engines()) {
       const tenantId = (await createTenant(s, 'moving')).tenantId;
       const c = await createPrincipal(s, tenantId);
       const oldToken = await tokenFor(c);
+      // B8 a bad URL is named as the argument it was given and echoed as typed.
       const bad = await tessera(['base-url', 'set', 'http://id.example.com'], s.env);
-      assert.deepEqual([bad.code, bad.stderr], [1, 'tessera: --base-url: must be https (plain http only for localhost, 127.0.0.1 or [::1])\n']);
-      const set = await tessera(['base-url', 'set', 'https://id.example.com/', '--json'], s.env);
+      assert.deepEqual([bad.code, bad.stdout, bad.stderr], [1, '', 'tessera: url: must be https (plain http only for localhost, 127.0.0.1 or [::1])\n']);
+      const notUrl = await tessera(['base-url', 'set', 'not a url'], s.env);
+      assert.deepEqual([notUrl.code, notUrl.stdout, notUrl.stderr], [1, '', 'tessera: url: not an absolute URL: "not a url"\n']);
+      const notUrlJson = await tessera(['base-url', 'set', 'id.example.com/', '--json'], s.env);
+      assert.deepEqual([notUrlJson.code, notUrlJson.stdout, notUrlJson.stderr], [1, '', `${JSON.stringify({ error: 'invalid_config', message: 'url: not an absolute URL: "id.example.com/"' })}\n`]);
+      assert.equal(await recordedBaseUrl(s.tessera.storage.settings), s.url, 'a refused URL changes nothing');
+      const set = await tessera(['base-url', 'set', 'HTTPS://ID.Example.com:443/', '--json'], s.env);
       assert.deepEqual([set.code, set.stderr, JSON.parse(set.stdout)], [0, '', { baseUrl: 'https://id.example.com', previous: s.url }]);
       const shown = await tessera(['base-url', 'show'], s.env);
       assert.deepEqual([shown.code, shown.stdout, shown.stderr], [0, 'https://id.example.com\n', '']);
@@ -257,19 +277,32 @@ describe('which base URL a database records (SQLite, in process)', () => {
     await once(taken, 'listening');
     try {
       const busy = loadConfig({ ...env, TESSERA_PORT: String((taken.address() as { port: number }).port) });
-      await assert.rejects(startServer(busy), (e: NodeJS.ErrnoException) => e.code === 'EADDRINUSE');
+      await assert.rejects(startServer(busy), (e: NodeJS.ErrnoException) => e.name === 'ListenError' && e.code === 'EADDRINUSE');
       const t = await openTessera(busy);
       assert.equal(await recordedBaseUrl(t.storage.settings), undefined);
+      assert.deepEqual(await t.storage.tenants.list(), [], 'B2 no demo tenant either: the start that serves creates it');
       await t.close();
     } finally {
       taken.close();
     }
     const port = await freePort();
-    const { app } = await startServer(loadConfig({ ...env, TESSERA_PORT: String(port) }));
+    const { app, demo } = await startServer(loadConfig({ ...env, TESSERA_PORT: String(port) }));
     await app.close();
+    assert.equal(demo?.adminEmail, 'admin@demo.test', 'B2 the first start that listens creates the demo tenant and returns its password');
     const t = await openTessera(loadConfig(env));
     assert.equal(await recordedBaseUrl(t.storage.settings), `http://localhost:${port}`);
     await t.close();
+  });
+
+  it('B8 a base URL recorded in another case (before configuration normalised it) is the same base URL', async () => {
+    const env = { TESSERA_DATA_DIR: tempDir(), TESSERA_DATABASE_URL: `sqlite:${join(tempDir(), 'x.db')}`, TESSERA_HOST: '127.0.0.1', TESSERA_LOG_LEVEL: 'silent' };
+    const port = await freePort();
+    const t = await openTessera(loadConfig(env));
+    await t.storage.settings.put('baseUrl', `HTTP://LOCALHOST:${port}/`, Date.now());
+    await t.close();
+    const { app, tessera } = await startServer(loadConfig({ ...env, TESSERA_PORT: String(port) }));
+    assert.equal(await recordedBaseUrl(tessera.storage.settings), `HTTP://LOCALHOST:${port}/`);
+    await app.close();
   });
 });
 
@@ -281,17 +314,37 @@ describe('configuration errors at start-up name the key', () => {
     ...vars,
   });
 
-  it('TESSERA_TRUSTED_PROXIES and TESSERA_REDIS_URL: exit 1 with the key and the problem, before anything is written', async () => {
+  it('TESSERA_TRUSTED_PROXIES, TESSERA_REDIS_URL and (B6) the master key, database URL, TTLs, scope catalogue and host: exit 1 with the key and the problem, before anything is written', async () => {
     const cases: Array<[Record<string, string>, string]> = [
       [{ TESSERA_TRUSTED_PROXIES: 'not-an-ip' }, 'TESSERA_TRUSTED_PROXIES: "not-an-ip" is not an IP address, a CIDR range or one of loopback, linklocal, uniquelocal'],
       [{ TESSERA_REDIS_URL: 'http://x' }, 'TESSERA_REDIS_URL: must start with redis:// or rediss:// (got http:)'],
+      [{ TESSERA_MASTER_KEY: 'too-short' }, 'TESSERA_MASTER_KEY: the master key must hold at least 256 bits (got 48)'],
+      [{ TESSERA_MASTER_KEY: `${'k'.repeat(43)} ${'k'.repeat(43)}` }, 'TESSERA_MASTER_KEY: the master key must be written in base64url, base64 or hex (it holds other characters)'],
+      [{ TESSERA_DATABASE_URL: 'mysql://root:secret@127.0.0.1/tessera' },
+        'TESSERA_DATABASE_URL: must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory: or postgres://user:password@host:5432/database (got mysql:)'],
+      [{ TESSERA_ONE_TIME_PASSWORD_TTL: '99999999999999' }, 'TESSERA_ONE_TIME_PASSWORD_TTL: Expected integer to be less or equal to 2592000 (got 99999999999999)'],
+      [{ TESSERA_ACCESS_TOKEN_TTL: '315360000000' }, 'TESSERA_ACCESS_TOKEN_TTL: Expected integer to be less or equal to 86400 (got 315360000000)'],
+      [{ TESSERA_SCOPE_CATALOGUE: '/nonexistent/scopes.json' }, "TESSERA_SCOPE_CATALOGUE: cannot read /nonexistent/scopes.json: ENOENT: no such file or directory, open '/nonexistent/scopes.json'"],
+      [{ TESSERA_HOST: 'not a host' }, 'TESSERA_HOST: "not a host" is not an IP address or a host name'],
     ];
     for (const [vars, message] of cases) {
       const env = clean(vars);
       const r = await tessera(['start', '--port', String(await freePort())], env);
-      assert.deepEqual([r.code, r.stderr], [1, `tessera: ${message}\n`]);
-      assert.deepEqual(readdirSync(env.TESSERA_DATA_DIR!), []);
+      assert.deepEqual([r.code, r.stdout, r.stderr], [1, '', `tessera: ${message}\n`], message);
+      assert.deepEqual(readdirSync(env.TESSERA_DATA_DIR!), [], message);
     }
+  });
+
+  it('B6 a TESSERA_HOST that is no address of this machine: exit 1 naming it (address_not_available with --json), no demo tenant', async () => {
+    const env = clean({ TESSERA_HOST: '192.0.2.1' }); // TEST-NET-1: never an address of this machine
+    const port = await freePort();
+    const advice = 'TESSERA_HOST 192.0.2.1 is not an address of this machine; give one of this machine\'s addresses, or 0.0.0.0 (or ::) to listen on all of them';
+    const text = await tessera(['start', '--port', String(port)], env);
+    assert.deepEqual([text.code, text.stdout, text.stderr], [1, '', `tessera: listen EADDRNOTAVAIL: address not available 192.0.2.1:${port}: ${advice}\n`]);
+    const json = await tessera(['start', '--port', String(port), '--json'], env);
+    assert.deepEqual([json.code, json.stdout, json.stderr], [1, '', `${JSON.stringify({ error: 'address_not_available', message: `listen EADDRNOTAVAIL: address not available 192.0.2.1:${port}: ${advice}` })}\n`]);
+    const tenants = await tessera(['tenant', 'list', '--json'], env);
+    assert.deepEqual([tenants.code, tenants.stdout, tenants.stderr], [0, '[]\n', '']);
   });
 
   it('TESSERA_REQUEST_TIMEOUT=4 alone is accepted (the headers timeout follows it); a config file names its keys', async () => {

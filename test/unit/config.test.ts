@@ -141,6 +141,76 @@ describe('configuration', () => {
     });
   });
 
+  describe('settings start-up would otherwise trip over (invalid_config, not internal_error)', () => {
+    const refused = (vars: Record<string, string>, message: string) =>
+      assert.throws(() => loadConfig(env(vars)), (e: Error) => e instanceof ConfigError && e.message === message, JSON.stringify(vars));
+
+    it('TESSERA_MASTER_KEY: too short, or with characters outside base64url, base64 and hex; the message never repeats the key', () => {
+      refused({ TESSERA_MASTER_KEY: 'short' }, 'TESSERA_MASTER_KEY: the master key must hold at least 256 bits (got 24)');
+      refused({ TESSERA_MASTER_KEY: `${'k'.repeat(43)}!secret` }, 'TESSERA_MASTER_KEY: the master key must be written in base64url, base64 or hex (it holds other characters)');
+      refused({ TESSERA_MASTER_KEY: `${'k'.repeat(20)} ${'k'.repeat(23)}` }, 'TESSERA_MASTER_KEY: the master key must be written in base64url, base64 or hex (it holds other characters)');
+      withConfigFile({ masterKey: 'abcd' }, (vars) => refused(vars, 'TESSERA_CONFIG.masterKey: the master key must hold at least 256 bits (got 16)')); // hex: two bytes
+      for (const key of ['k'.repeat(43), 'ab'.repeat(32), `${'k+/'.repeat(15)}k=`, ` ${'K_-'.repeat(15)} `]) {
+        assert.equal(loadConfig(env({ TESSERA_MASTER_KEY: key })).masterKey, key);
+      }
+    });
+
+    it('TESSERA_DATABASE_URL: another engine than SQLite or PostgreSQL, naming only its scheme (the URL may hold a password)', () => {
+      const engines = 'must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory: or postgres://user:password@host:5432/database';
+      refused({ TESSERA_DATABASE_URL: 'mysql://root:secret@db/tessera' }, `TESSERA_DATABASE_URL: ${engines} (got mysql:)`);
+      refused({ TESSERA_DATABASE_URL: 'tessera.db' }, `TESSERA_DATABASE_URL: ${engines} (got no URL scheme)`);
+      refused({ TESSERA_DATABASE_URL: 'sqlite:' }, 'TESSERA_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/tessera.db');
+      assert.throws(() => loadConfig(env({}), { databaseUrl: 'mysql://db/t' }), (e: Error) => e instanceof ConfigError && e.message === `--database-url: ${engines} (got mysql:)`);
+      for (const url of ['sqlite:./t.db', 'sqlite::memory:', 'postgres://u:p@h:5432/d', 'postgresql://h/d']) assert.equal(loadConfig(env({ TESSERA_DATABASE_URL: url })).databaseUrl, url);
+    });
+
+    it('durations are capped, so that no expiry date overflows ("Invalid time value") and no timer wraps', () => {
+      refused({ TESSERA_ONE_TIME_PASSWORD_TTL: '99999999999999' }, 'TESSERA_ONE_TIME_PASSWORD_TTL: Expected integer to be less or equal to 2592000 (got 99999999999999)');
+      refused({ TESSERA_ACCESS_TOKEN_TTL: '86401' }, 'TESSERA_ACCESS_TOKEN_TTL: Expected integer to be less or equal to 86400 (got 86401)');
+      refused({ TESSERA_TENANT_ACCESS_TOKEN_TTL: '8640000000000' }, 'TESSERA_TENANT_ACCESS_TOKEN_TTL: Expected integer to be less or equal to 86400 (got 8640000000000)');
+      refused({ TESSERA_SESSION_LIFETIME: '2592001' }, 'TESSERA_SESSION_LIFETIME: Expected integer to be less or equal to 2592000 (got 2592001)');
+      refused({ TESSERA_REQUEST_TIMEOUT: '3601' }, 'TESSERA_REQUEST_TIMEOUT: Expected integer to be less or equal to 3600 (got 3601)');
+      refused({ TESSERA_ACCESS_TOKEN_TTL: ' 99999999999999999999 ' }, 'TESSERA_ACCESS_TOKEN_TTL: Expected integer to be less or equal to 86400 (got 99999999999999999999)');
+      withConfigFile({ oneTimePasswordTtl: 1e20 }, (vars) => refused(vars, 'TESSERA_CONFIG.oneTimePasswordTtl: Expected integer to be less or equal to 2592000 (got 100000000000000000000)'));
+      const c = loadConfig(env({ TESSERA_ONE_TIME_PASSWORD_TTL: '2592000', TESSERA_ACCESS_TOKEN_TTL: '86400', TESSERA_TENANT_ACCESS_TOKEN_TTL: '86400' }));
+      assert.deepEqual([c.oneTimePasswordTtl, c.accessTokenTtl, c.tenantAccessTokenTtl], [2592000, 86400, 86400]);
+      const ttl = describeConfig().find((r) => r.key === 'oneTimePasswordTtl')!;
+      assert.equal(ttl.description, 'How long a generated one-time password (new user, new one-time password) stays valid for its single sign-in, seconds; at most 2592000');
+    });
+
+    it('TESSERA_SCOPE_CATALOGUE: a file that cannot be read or is no catalogue', () => {
+      refused({ TESSERA_SCOPE_CATALOGUE: '/nonexistent/scopes.json' }, "TESSERA_SCOPE_CATALOGUE: cannot read /nonexistent/scopes.json: ENOENT: no such file or directory, open '/nonexistent/scopes.json'");
+      const dir = mkdtempSync(join(tmpdir(), 'tessera-scopes-'));
+      try {
+        const file = join(dir, 'scopes.json');
+        writeFileSync(file, '[{"name":"x"}]');
+        refused({ TESSERA_SCOPE_CATALOGUE: file }, 'TESSERA_SCOPE_CATALOGUE: /0/description Expected required property');
+        withConfigFile({ scopeCatalogue: join(dir, 'missing.json') }, (vars) =>
+          refused(vars, `TESSERA_CONFIG.scopeCatalogue: cannot read ${join(dir, 'missing.json')}: ENOENT: no such file or directory, open '${join(dir, 'missing.json')}'`));
+        writeFileSync(file, JSON.stringify([{ name: 'reports_read', description: 'Read reports', role: 'iam:observer', realms: ['tenant'] }]));
+        assert.equal(loadConfig(env({ TESSERA_SCOPE_CATALOGUE: file })).scopeCatalogue, file);
+      } finally {
+        rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('TESSERA_HOST: an IP address or a host name; anything else is refused before a listen is tried', () => {
+      refused({ TESSERA_HOST: 'not a host!' }, 'TESSERA_HOST: "not a host!" is not an IP address or a host name');
+      refused({ TESSERA_HOST: 'bad_host' }, 'TESSERA_HOST: "bad_host" is not an IP address or a host name');
+      refused({ TESSERA_HOST: 'http://0.0.0.0' }, 'TESSERA_HOST: "http://0.0.0.0" is not an IP address or a host name');
+      refused({ TESSERA_HOST: '[::1]' }, 'TESSERA_HOST: "[::1]": write an IPv6 address without brackets (::1)');
+      for (const host of ['0.0.0.0', '127.0.0.1', '::', '::1', 'localhost', 'node-1.internal', 'auth.example.com.']) assert.equal(loadConfig(env({ TESSERA_HOST: host })).host, host);
+    });
+  });
+
+  it('keeps base URLs canonical: scheme and host in lower case, no default port, no trailing slash; a bad one is echoed as typed', () => {
+    assert.equal(loadConfig(env({ TESSERA_BASE_URL: 'HTTP://LOCALHOST:3000/' })).baseUrl, 'http://localhost:3000');
+    const c = loadConfig(env({ TESSERA_BASE_URL: 'HTTPS://Auth.Example.COM:443', TESSERA_SITES: '{"eu1":"HTTPS://EU1.Example/"}' }));
+    assert.deepEqual([c.baseUrl, c.sites], ['https://auth.example.com', { eu1: 'https://eu1.example', us1: 'https://auth.example.com' }]);
+    assert.throws(() => loadConfig(env({ TESSERA_BASE_URL: 'not a url' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_BASE_URL: not an absolute URL: "not a url"');
+    assert.throws(() => loadConfig(env({}), { baseUrl: 'auth.example.com/' }), (e: Error) => e instanceof ConfigError && e.message === '--base-url: not an absolute URL: "auth.example.com/"');
+  });
+
   describe('TESSERA_REDIS_URL', () => {
     it('takes redis:// and rediss:// URLs with a host (and a database number), as the Redis client does', () => {
       for (const url of ['redis://localhost', 'redis://redis.internal:6380', 'redis://:p%40ss@10.0.0.5:6379/2', 'rediss://user:pw@[::1]:6380/0']) {
