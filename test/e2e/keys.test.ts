@@ -141,8 +141,11 @@ describe('master key loading (engine-independent)', () => {
     const config = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: `sqlite:${db}`, TESSERA_LOG_LEVEL: 'silent' });
     await assert.rejects(openTessera(config), (e: Error) => e.message.startsWith(`${file}:`));
     assert.equal(existsSync(db), false);
-    const short = loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: `sqlite:${db}`, TESSERA_MASTER_KEY: 'c2hvcnQ', TESSERA_LOG_LEVEL: 'silent' });
-    await assert.rejects(openTessera(short), (e: Error) => e.message === 'TESSERA_MASTER_KEY: the master key must hold at least 256 bits (got 40)');
+    // A short TESSERA_MASTER_KEY is refused with the rest of the configuration, before anything opens.
+    assert.throws(
+      () => loadConfig({ TESSERA_DATA_DIR: dataDir, TESSERA_DATABASE_URL: `sqlite:${db}`, TESSERA_MASTER_KEY: 'c2hvcnQ', TESSERA_LOG_LEVEL: 'silent' }),
+      (e: Error) => e.name === 'ConfigError' && e.message === 'TESSERA_MASTER_KEY: the master key must hold at least 256 bits (got 40)',
+    );
     assert.equal(existsSync(db), false);
   });
 });
