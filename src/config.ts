@@ -54,7 +54,7 @@ export const ConfigSchema = Type.Object({
   redisPrefix: Type.String({ default: '', description: 'Prefix of this deployment\'s Redis keys; empty: tessera:{site}:' }),
   limitSyncInterval: Type.Integer({ default: 100, minimum: 10, maximum: 10000, description: 'How often a node shares its rate-limit counts with the other nodes (Redis or PostgreSQL); a node may let through up to about two intervals\' extra attempts, ms' }),
   trustedProxies: Type.Array(Type.String(), { default: [], description: 'Proxies whose X-Forwarded-For is believed: IP addresses, CIDR ranges (10.0.0.0/8) or loopback, linklocal, uniquelocal (JSON array or comma list)' }),
-  bodyLimit: Type.Integer({ default: 65536, minimum: 1024, description: 'Largest request body on OAuth and management routes, bytes' }),
+  bodyLimit: Type.Integer({ default: 65536, minimum: 1024, maximum: 67108864, description: 'Largest request body on OAuth and management routes, bytes; at most 67108864 (64 MiB)' }),
   ingestBodyLimit: Type.Integer({ default: 4194304, minimum: 1024, description: 'Largest telemetry body on /data/v1/* and /api/v2/series, bytes' }),
   requestTimeout: Seconds(30, 'Time a client has to send a whole request, headers and body; a slower one gets 408 and its connection is closed (also bounds draining at shutdown), seconds', HOUR),
   headersTimeout: Seconds(10, 'Time a client has to send the request line and headers (also a new connection that sends nothing), at most TESSERA_REQUEST_TIMEOUT (unset: the lower of 10 and TESSERA_REQUEST_TIMEOUT), seconds', HOUR),
@@ -242,6 +242,10 @@ export function resolveConfig(
     throw new ConfigError(`${name(key)}: ${error.message} (got ${got})`);
   }
   const config = checkValues(merged as Config, origins, name);
+  // The default base URL is made from the port, so it cannot be "any free port".
+  if (!config.baseUrl && config.port === 0) {
+    throw new ConfigError(`${name('port')}: 0 (any free port) needs ${name('baseUrl')}, which is otherwise made from the port`);
+  }
   const baseUrl = canonicalBaseUrl(name('baseUrl'), config.baseUrl || `http://localhost:${config.port}`);
   config.sites = Object.fromEntries(Object.entries(config.sites).map(([site, url]) => [site, canonicalBaseUrl(`${name('sites')}.${site}`, url)]));
   return { config: withBaseUrl(config, baseUrl), given: new Set(origins.keys()) };
@@ -261,6 +265,8 @@ function checkValues(config: Config, origins: ReadonlyMap<ConfigKey, Origin>, na
   const host = hostProblem(config.host);
   if (host !== undefined) throw new ConfigError(`${name('host')}: ${host}`);
   if (!config.databaseUrl) config.databaseUrl = `sqlite:${config.dataDir.replace(/\/+$/, '')}/tessera.db`;
+  // A URL's scheme is case-insensitive (POSTGRES://, SQLite:): kept in lower case.
+  config.databaseUrl = config.databaseUrl.replace(/^(sqlite|postgres(?:ql)?):/i, (scheme) => scheme.toLowerCase());
   checkDatabaseUrl(name('databaseUrl'), config.databaseUrl);
   // Read as start-up reads them, so that a bad one is a configuration error naming its key.
   asConfigError(() => config.masterKey && parseMasterKey(config.masterKey, name('masterKey')));

@@ -8,7 +8,7 @@ import { ProblemError, badRequest } from '../core/errors.ts';
 import { SigningKeys } from '../core/signing-keys.ts';
 import { ListenError, openTessera, startServer, type Tessera } from '../main.ts';
 import { flushLogs } from '../http/log-sink.ts';
-import { openStorage } from '../storage/sql/open.ts';
+import { DatabaseUnavailable, openStorage } from '../storage/sql/open.ts';
 import { registerAppCommands } from './apps.ts';
 import { registerApiKeyCommands } from './api-keys.ts';
 import { registerUserCommands } from './users.ts';
@@ -70,7 +70,7 @@ async function withTessera<T>(flags: Flags, fn: (t: Tessera) => Promise<T>): Pro
  * management API's problem titles in snake_case (`bad_request`, `forbidden`, `not_found`,
  * `conflict`); commander's usage errors (unknown option, missing argument, bad choice) are
  * `bad_request` too; and `invalid_config` (also another master key or base URL than the
- * deployment's), `address_in_use`, `address_not_available`, `internal_error`. A warning is a JSON
+ * deployment's), `address_in_use`, `address_not_available`, `database_unavailable`, `internal_error`. A warning is a JSON
  * line too, `{"warning":"<code>","message":"<text>"}` (`base_url_differs`; `runtime` for one of
  * Node.js or a library, such as the PostgreSQL driver's), so that stderr holds only JSON. Whether
  * --json was given is read from the arguments (before any `--`) until commander has parsed them,
@@ -88,6 +88,7 @@ function failure(err: unknown): { code: string; message: string } {
   if (err instanceof ConfigError) return { code: 'invalid_config', message: err.message };
   // This node's master key or base URL is not the deployment's: a configuration to correct.
   if (err instanceof MasterKeyMismatch || err instanceof BaseUrlMismatch) return { code: 'invalid_config', message: err.message };
+  if (err instanceof DatabaseUnavailable) return { code: 'database_unavailable', message: err.message };
   if (err instanceof ListenError && err.code === 'EADDRINUSE') {
     return { code: 'address_in_use', message: `${err.message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
   }
@@ -188,7 +189,7 @@ globalOptions(tenant.command('create <name>').description('create a tenant and i
 globalOptions(tenant.command('list').description('list tenants')).action(async (flags: Flags) =>
   withTessera(flags, async (t) => {
     const views = (await t.tenants.list()).map((x) => t.tenants.view(x));
-    print(flags, views, views.map((v) => `${v.name}\t${v.tenantId}\t${v.vanityUrl}`).join('\n'));
+    print(flags, views, views.length === 0 ? 'no tenants' : views.map((v) => `${v.name}\t${v.tenantId}\t${v.vanityUrl}`).join('\n'));
   }),
 );
 

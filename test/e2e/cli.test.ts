@@ -512,6 +512,17 @@ for (const engine of engines()) describe(`tessera CLI failures with --json (${en
     assert.deepEqual(tenants.map((t) => t.name), ['acme'], 'nothing was created');
   });
 
+  it('a database that cannot be opened (nothing listening, no such database) is database_unavailable with the driver\'s message, never the URL', async () => {
+    const cases: Array<[string, string]> = [
+      ['postgres://tessera:hunter2@127.0.0.1:1/tessera', 'TESSERA_DATABASE_URL: the database cannot be opened: connect ECONNREFUSED 127.0.0.1:1'],
+    ];
+    for (const [url, message] of cases) {
+      const [code, stdout, stderr] = await failed(['tenant', 'list', '--json'], { TESSERA_DATABASE_URL: url });
+      assert.deepEqual([code, stdout, stderr], [1, '', jsonError('database_unavailable', message)], url);
+      assert.doesNotMatch(stderr, /hunter2/);
+    }
+  });
+
   it('reports commander\'s usage errors (unknown option or command, missing option or argument, bad choice) as bad_request, without the help text', async () => {
     const cases: Array<[string[], string]> = [
       [['principal', 'create', '--tenant', 'acme', '--name', 'x', '--bogus'], "unknown option '--bogus'"],
@@ -611,12 +622,12 @@ describe('tessera CLI warnings', () => {
   it('B5 with --json, the PostgreSQL driver\'s sslmode warning is a JSON line on stderr before the error, never text; without, it is tessera\'s text', async () => {
     const port = await freePort(); // nothing listens there: the command fails after the driver has read the URL
     const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: `postgres://tessera@127.0.0.1:${port}/tessera?sslmode=require` });
-    const error = `database migration migrations failed: connect ECONNREFUSED 127.0.0.1:${port}`;
+    const error = `TESSERA_DATABASE_URL: the database cannot be opened: connect ECONNREFUSED 127.0.0.1:${port}`;
     assert.deepEqual(await failed(['tenant', 'list', '--json'], env), [
-      1, '', `${JSON.stringify({ warning: 'runtime', message: SSLMODE_NOTICE })}\n${JSON.stringify({ error: 'internal_error', message: error })}\n`,
+      1, '', `${JSON.stringify({ warning: 'runtime', message: SSLMODE_NOTICE })}\n${JSON.stringify({ error: 'database_unavailable', message: error })}\n`,
     ]);
     assert.deepEqual(await failed(['tenant', 'list'], env), [1, '', `tessera: warning: ${SSLMODE_NOTICE}\ntessera: ${error}\n`]);
-    assert.deepEqual(await failed(['tenant', 'list', '--json'], { ...env, NODE_NO_WARNINGS: '1' }), [1, '', `${JSON.stringify({ error: 'internal_error', message: error })}\n`], 'NODE_NO_WARNINGS=1 silences it');
+    assert.deepEqual(await failed(['tenant', 'list', '--json'], { ...env, NODE_NO_WARNINGS: '1' }), [1, '', `${JSON.stringify({ error: 'database_unavailable', message: error })}\n`], 'NODE_NO_WARNINGS=1 silences it');
   });
 });
 
@@ -670,6 +681,8 @@ for (const engine of engines()) describe(`tessera start: a first start that cann
     }
     const afterFailure = await exec(process.execPath, ['bin/tessera.js', 'tenant', 'list', '--json'], { env });
     assert.deepEqual([afterFailure.stdout, afterFailure.stderr], ['[]\n', ''], 'the failed start created no tenant');
+    const asText = await exec(process.execPath, ['bin/tessera.js', 'tenant', 'list'], { env });
+    assert.deepEqual([asText.stdout, asText.stderr], ['no tenants\n', '']);
 
     const port = await freePort();
     const first = await start(env, port);

@@ -4,6 +4,9 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { request } from 'node:http';
 import { connect } from 'node:net';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { createPrincipal, createTenant, basic } from '../helpers/api.ts';
 import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
@@ -64,6 +67,28 @@ for (const engine of engines()) {
     });
   });
 }
+
+describe('npm start', () => {
+  it('passes SIGTERM on to the server (no orphan left listening): it drains and the port closes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-npm-start-'));
+    const port = await freePort();
+    const npm = spawn('npm', ['start'], { env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_'))), TESSERA_PORT: String(port), TESSERA_DATA_DIR: dataDir }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    npm.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    npm.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => npm.once('exit', (code) => resolve(code)));
+    try {
+      await waitReady(`http://127.0.0.1:${port}`);
+      npm.kill('SIGTERM');
+      await exited;
+      await within(10_000, async () => fetch(`http://127.0.0.1:${port}/healthz`).then(() => false, () => true));
+      assert.match(out, /"msg":"draining and shutting down"/);
+    } finally {
+      npm.kill('SIGKILL');
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
 
 for (const engine of engines()) {
   describe(`requests that arrive while the server closes (${engine})`, () => {

@@ -162,6 +162,16 @@ describe('configuration', () => {
       refused({ TESSERA_DATABASE_URL: 'sqlite:' }, 'TESSERA_DATABASE_URL: sqlite: needs a file path, e.g. sqlite:./data/tessera.db');
       assert.throws(() => loadConfig(env({}), { databaseUrl: 'mysql://db/t' }), (e: Error) => e instanceof ConfigError && e.message === `--database-url: ${engines} (got mysql:)`);
       for (const url of ['sqlite:./t.db', 'sqlite::memory:', 'postgres://u:p@h:5432/d', 'postgresql://h/d']) assert.equal(loadConfig(env({ TESSERA_DATABASE_URL: url })).databaseUrl, url);
+      // A URL scheme is case-insensitive: kept in lower case, the rest as given.
+      assert.equal(loadConfig(env({ TESSERA_DATABASE_URL: 'POSTGRES://U:P@H:5432/D' })).databaseUrl, 'postgres://U:P@H:5432/D');
+      assert.equal(loadConfig(env({ TESSERA_DATABASE_URL: 'SQLite:./Data/T.db' })).databaseUrl, 'sqlite:./Data/T.db');
+    });
+
+    it('TESSERA_PORT=0 (any free port) needs TESSERA_BASE_URL, which is otherwise made from the port; TESSERA_BODY_LIMIT has a ceiling', () => {
+      refused({ TESSERA_PORT: '0' }, 'TESSERA_PORT: 0 (any free port) needs TESSERA_BASE_URL, which is otherwise made from the port');
+      assert.equal(loadConfig(env({ TESSERA_PORT: '0', TESSERA_BASE_URL: 'https://id.example.com' })).port, 0);
+      refused({ TESSERA_BODY_LIMIT: '99999999999999' }, 'TESSERA_BODY_LIMIT: Expected integer to be less or equal to 67108864 (got 99999999999999)');
+      assert.equal(loadConfig(env({ TESSERA_BODY_LIMIT: '67108864' })).bodyLimit, 67108864);
     });
 
     it('durations are capped, so that no expiry date overflows ("Invalid time value") and no timer wraps', () => {

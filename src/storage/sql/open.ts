@@ -104,18 +104,32 @@ function dialectFor(databaseUrl: string): { engine: Engine; dialect: Dialect } {
   if (databaseUrl.startsWith('sqlite:')) {
     return { engine: 'sqlite', dialect: sqliteDialect(databaseUrl.slice('sqlite:'.length)) };
   }
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
+  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
   throw new Error(
     'TESSERA_DATABASE_URL must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory:, ' +
       'or postgres://user:password@host:5432/database',
   );
 }
 
+/**
+ * The database named by TESSERA_DATABASE_URL could not be opened or read (no such database, nothing
+ * listening, refused credentials): the driver's message, never the URL (it may hold a password).
+ */
+export class DatabaseUnavailable extends Error {
+  override readonly name = 'DatabaseUnavailable';
+
+  constructor(cause: unknown) {
+    super(`TESSERA_DATABASE_URL: the database cannot be opened: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  }
+}
+
 async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<string[]> {
   const migrator = new Migrator({ db, provider: migrationProvider(engine) });
   const { error, results = [] } = await migrator.migrateToLatest();
   if (error !== undefined) {
-    const failed = results.find((r) => r.status === 'Error')?.migrationName ?? 'migrations';
+    const failed = results.find((r) => r.status === 'Error')?.migrationName;
+    // No migration ran: the database itself could not be reached or read.
+    if (failed === undefined) throw new DatabaseUnavailable(error);
     throw new Error(`database migration ${failed} failed: ${error instanceof Error ? error.message : String(error)}`, { cause: error });
   }
   return results.filter((r) => r.status === 'Success').map((r) => r.migrationName);
