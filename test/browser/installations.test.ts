@@ -48,6 +48,7 @@ describe('Authorized Apps in Chromium: a tenant admin revokes, disables, enables
     ids.devFirst = (await issueCode(s, metrics, { tenantId: demoId, userId: devId, scopes: ['timeseries_query'] })).authorizationId;
     await pause(5); // the second consents are the newer ones
     ids.adminAgain = (await issueCode(s, metrics, { tenantId: demoId, userId: adminId })).authorizationId;
+    await pause(5); // and the dev's is the newest of all (the rows' order)
     ids.dev = (await issueCode(s, metrics, { tenantId: demoId, userId: devId, scopes: ['monitors_read'] })).authorizationId;
     ids.second = (await issueCode(s, second, { tenantId: demoId, userId: adminId })).authorizationId;
     ids.key = (await s.tessera.apiKeys.createForClient(demoId, { clientId: metrics.clientId, name: 'Partner Metrics' }, SYSTEM_ACTOR)).record.id;
