@@ -89,14 +89,16 @@ function failure(err: unknown): { code: string; message: string } {
   // This node's master key or base URL is not the deployment's: a configuration to correct.
   if (err instanceof MasterKeyMismatch || err instanceof BaseUrlMismatch) return { code: 'invalid_config', message: err.message };
   if (err instanceof DatabaseUnavailable) return { code: 'database_unavailable', message: err.message };
-  if (err instanceof ListenError && err.code === 'EADDRINUSE') {
-    return { code: 'address_in_use', message: `${err.message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
-  }
-  // TESSERA_HOST is well-formed (the config checks that) but names no address to listen on here.
-  const unresolved = err instanceof ListenError && (err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN');
-  if (err instanceof ListenError && (unresolved || err.code === 'EADDRNOTAVAIL')) {
-    const problem = unresolved ? 'does not resolve to an address' : 'is not an address of this machine';
-    return { code: 'address_not_available', message: `${err.message}: TESSERA_HOST ${err.host} ${problem}; give one of this machine's addresses, or 0.0.0.0 (or ::) to listen on all of them` };
+  if (err instanceof ListenError) {
+    if (err.code === 'EADDRINUSE') {
+      return { code: 'address_in_use', message: `${err.message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
+    }
+    // TESSERA_HOST is well-formed (the config checks that) but names no address to listen on here.
+    const problem = err.code === 'EADDRNOTAVAIL' ? 'is not an address of this machine'
+      : err.code === 'ENOTFOUND' || err.code === 'EAI_AGAIN' ? 'does not resolve to an address' : undefined;
+    if (problem !== undefined) {
+      return { code: 'address_not_available', message: `${err.message}: TESSERA_HOST ${err.host} ${problem}; give one of this machine's addresses, or 0.0.0.0 (or ::) to listen on all of them` };
+    }
   }
   return { code: 'internal_error', message: err instanceof Error ? err.message : String(err) };
 }

@@ -104,7 +104,7 @@ function dialectFor(databaseUrl: string): { engine: Engine; dialect: Dialect } {
   if (databaseUrl.startsWith('sqlite:')) {
     return { engine: 'sqlite', dialect: sqliteDialect(databaseUrl.slice('sqlite:'.length)) };
   }
-  if (/^postgres(ql)?:\/\//i.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
   throw new Error(
     'TESSERA_DATABASE_URL must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory:, ' +
       'or postgres://user:password@host:5432/database',
