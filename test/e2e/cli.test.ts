@@ -12,7 +12,7 @@ import { openStorage } from '../../src/storage/sql/open.ts';
 import { ManualClock } from '../../src/core/clock.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { basic, createTenant, form, managementApi, signIn, signInFresh, type Session } from '../helpers/api.ts';
-import { freshDatabaseUrl, type TestDatabase } from '../helpers/databases.ts';
+import { freshDatabaseUrl, type Engine, type TestDatabase } from '../helpers/databases.ts';
 import { engines, freePort, startTestServer, waitReady, within, type TestServer } from '../helpers/server.ts';
 
 const exec = promisify(execFile);
@@ -545,30 +545,37 @@ for (const engine of engines()) describe(`tessera CLI failures with --json (${en
   });
 });
 
-for (const engine of engines()) describe(`tessera start: the first admin's one-time password (${engine})`, () => {
-  let dir: string;
-  let db: TestDatabase;
-  let server: ChildProcess | undefined;
+/**
+ * A data dir and an empty database of `engine` for tests that run `tessera start` themselves, made
+ * before the suite's tests and removed after them; a server left in `server` is stopped first.
+ */
+function freshDeployment(engine: Engine, prefix: string) {
+  const d = { dir: '', db: undefined as unknown as TestDatabase, server: undefined as ChildProcess | undefined };
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-banner-'));
-    db = await freshDatabaseUrl(engine);
+    d.dir = mkdtempSync(join(tmpdir(), prefix));
+    d.db = await freshDatabaseUrl(engine);
   });
   after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await once(server, 'exit');
+    if (d.server && d.server.exitCode === null && d.server.signalCode === null) {
+      d.server.kill('SIGTERM');
+      await once(d.server, 'exit');
     }
-    await db.drop();
-    rmSync(dir, { recursive: true, force: true });
+    await d.db.drop();
+    rmSync(d.dir, { recursive: true, force: true });
   });
+  return d;
+}
+
+for (const engine of engines()) describe(`tessera start: the first admin's one-time password (${engine})`, () => {
+  const d = freshDeployment(engine, 'tessera-cli-banner-');
 
   it('CS-9 the start-up banner says until when the demo admin\'s one-time password is valid: the expiry stored with it', async () => {
     const port = await freePort();
-    const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url, TESSERA_HOST: '127.0.0.1', TESSERA_ONE_TIME_PASSWORD_TTL: '3600' });
+    const env = cleanEnv({ TESSERA_DATA_DIR: d.dir, TESSERA_DATABASE_URL: d.db.url, TESSERA_HOST: '127.0.0.1', TESSERA_ONE_TIME_PASSWORD_TTL: '3600' });
     const started = Date.now();
-    server = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
+    d.server = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
-    server.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
+    d.server.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
     await waitReady(`http://localhost:${port}`);
     const pattern = new RegExp(
       `^\\nDemo tenant "demo" created\\. Sign in at http://localhost:${port}/login as admin@demo\\.test\\n` +
@@ -581,7 +588,7 @@ for (const engine of engines()) describe(`tessera start: the first admin's one-t
     const expiresAt = Date.parse(banner[1]!);
     assert.equal(new Date(expiresAt).toISOString(), banner[1], 'ISO 8601');
     assert.ok(expiresAt >= started + 3_600_000 && expiresAt <= Date.now() + 3_600_000, banner[1]);
-    const storage = await openStorage(db.url);
+    const storage = await openStorage(d.db.url);
     try {
       const admin = await storage.users.findByEmail('admin@demo.test');
       assert.deepEqual(await storage.users.findOneTimePasswords([admin!.id]), [{ userId: admin!.id, expiresAt, usedAt: null }]);
@@ -632,28 +639,14 @@ describe('tessera CLI warnings', () => {
 });
 
 for (const engine of engines()) describe(`tessera start: a first start that cannot listen (${engine})`, () => {
-  let dir: string;
-  let db: TestDatabase;
-  let server: ChildProcess | undefined;
-  before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'tessera-cli-first-'));
-    db = await freshDatabaseUrl(engine);
-  });
-  after(async () => {
-    if (server && server.exitCode === null && server.signalCode === null) {
-      server.kill('SIGTERM');
-      await once(server, 'exit');
-    }
-    await db.drop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const d = freshDeployment(engine, 'tessera-cli-first-');
 
   /** `tessera start --port N` in a child process once it answers /readyz, and what it printed on stdout so far. */
   const start = async (env: NodeJS.ProcessEnv, port: number) => {
     const child = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     child.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    server = child;
+    d.server = child;
     await waitReady(`http://127.0.0.1:${port}`);
     return { child, stdout: () => out };
   };
@@ -664,7 +657,7 @@ for (const engine of engines()) describe(`tessera start: a first start that cann
   };
 
   it('B2 fails with a clear error and creates no demo tenant; the next start, on a free port, prints the demo admin\'s one-time password once, and it signs in', async () => {
-    const env = cleanEnv({ TESSERA_DATA_DIR: dir, TESSERA_DATABASE_URL: db.url, TESSERA_HOST: '127.0.0.1' });
+    const env = cleanEnv({ TESSERA_DATA_DIR: d.dir, TESSERA_DATABASE_URL: d.db.url, TESSERA_HOST: '127.0.0.1' });
     const taken = createServer().listen(0, '127.0.0.1');
     await once(taken, 'listening');
     const busy = (taken.address() as { port: number }).port;
