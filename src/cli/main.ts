@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
 import { canonicalBaseUrl, ConfigError, describeConfig, resolveConfig, type Config, type ConfigKey } from '../config.ts';
 import { BaseUrlMismatch, changeBaseUrl, recordedBaseUrl, sameBaseUrl } from '../core/base-url-check.ts';
@@ -139,6 +140,8 @@ const globalOptions = (cmd: Command) => databaseOptions(cmd).option('--base-url 
 
 /** Seconds a draining server gives handlers beyond TESSERA_REQUEST_TIMEOUT before closing connections. */
 const DRAIN_GRACE_SECONDS = 5;
+/** A stop signal this soon after the first is the same one delivered twice, not a second request. */
+const REPEAT_SIGNAL_MS = 1000;
 
 globalOptions(program.command('start').description('run the server').option('--port <port>', 'TESSERA_PORT')).action(async (flags: Flags) => {
   const config = configFrom(flags);
@@ -164,8 +167,21 @@ globalOptions(program.command('start').description('run the server').option('--p
     await app.close();
     process.exit(0);
   };
-  process.once('SIGTERM', () => void stop('SIGTERM'));
-  process.once('SIGINT', () => void stop('SIGINT'));
+  // Ctrl-C on `npm start` signals the whole process group, and npm forwards its own copy a moment
+  // later: a repeat within REPEAT_SIGNAL_MS is the same request to stop. A later one means "now".
+  let stoppingSince: number | undefined;
+  const onSignal = (signal: NodeJS.Signals) => {
+    if (stoppingSince === undefined) {
+      stoppingSince = performance.now();
+      void stop(signal);
+    } else if (performance.now() - stoppingSince >= REPEAT_SIGNAL_MS) {
+      app.log.warn({ signal }, 'second signal: stopping without draining');
+      flushLogs();
+      process.exit(128 + (osConstants.signals[signal] ?? 0));
+    }
+  };
+  process.on('SIGTERM', onSignal);
+  process.on('SIGINT', onSignal);
 });
 
 globalOptions(program.command('migrate').description('apply database migrations')).action(async (flags: Flags) => {

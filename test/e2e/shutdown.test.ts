@@ -90,6 +90,120 @@ describe('npm start', () => {
   });
 });
 
+/**
+ * A request held in flight on `url`: a partner token request with made-up client credentials whose
+ * body is sent in two parts; `finish()` sends the rest. Resolves with the status and the
+ * Connection header, or rejects when the connection is cut.
+ */
+function heldRequest(url: string): { answer: Promise<{ status: number; connection: string | undefined }>; finish: () => void } {
+  const body = 'grant_type=client_credentials';
+  let finish = () => {};
+  const answer = new Promise<{ status: number; connection: string | undefined }>((resolve, reject) => {
+    const req = request(`${url}/oauth2/v1/token`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': body.length, authorization: basic('made-up', 'not-a-secret') } }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+    });
+    req.on('error', reject);
+    req.write(body.slice(0, 10));
+    finish = () => req.end(body.slice(10));
+  });
+  return { answer, finish };
+}
+
+describe('stop signals', () => {
+  const serve = async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-signals-'));
+    const port = await freePort();
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', 'start'], {
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_'))), TESSERA_PORT: String(port), TESSERA_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let out = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    const url = `http://127.0.0.1:${port}`;
+    await waitReady(url);
+    return { child, url, exited, log: () => out, cleanUp: () => (child.kill('SIGKILL'), rmSync(dataDir, { recursive: true, force: true })) };
+  };
+  const pause = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  it('the same signal delivered twice within a moment (Ctrl-C reaches node from the terminal and again from npm) drains once: the request in flight is answered, exit 0', async () => {
+    const s = await serve();
+    try {
+      const held = heldRequest(s.url);
+      await pause(100);
+      s.child.kill('SIGINT');
+      await pause(5); // npm's copy follows about 2 ms later; two at once would merge into one pending signal
+      s.child.kill('SIGINT');
+      await pause(300);
+      held.finish();
+      assert.deepEqual(await held.answer, { status: 401, connection: 'close' });
+      assert.equal(await s.exited, 0);
+      assert.equal(s.log().match(/"msg":"draining and shutting down"/g)?.length, 1);
+      assert.doesNotMatch(s.log(), /second signal/);
+    } finally {
+      s.cleanUp();
+    }
+  });
+
+  it('a second signal a while after the first stops at once, without waiting for the request in flight (exit 128 + the signal number)', async () => {
+    const s = await serve();
+    try {
+      const held = heldRequest(s.url);
+      const cut = held.answer.then(() => 'answered', () => 'cut');
+      await pause(100);
+      s.child.kill('SIGTERM');
+      await pause(1300);
+      const sent = performance.now();
+      s.child.kill('SIGTERM');
+      assert.equal(await s.exited, 143);
+      assert.ok(performance.now() - sent < 2000, 'it stopped at once');
+      assert.equal(await cut, 'cut');
+      assert.match(s.log(), /"level":40,.*"signal":"SIGTERM".*"msg":"second signal: stopping without draining"/);
+    } finally {
+      s.cleanUp();
+    }
+  });
+});
+
+describe('npm start and Ctrl-C', () => {
+  it('SIGINT to the process group of `npm start` (what Ctrl-C in a terminal sends) drains: the request in flight is answered and the port closes', async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), 'tessera-npm-ctrl-c-'));
+    const port = await freePort();
+    const npm = spawn('npm', ['start'], {
+      env: { ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TESSERA_'))), TESSERA_PORT: String(port), TESSERA_DATA_DIR: dataDir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+      detached: true,
+    });
+    let out = '';
+    npm.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    npm.stderr!.setEncoding('utf8').on('data', (d: string) => (out += d));
+    const exited = new Promise<void>((resolve) => npm.once('exit', () => resolve()));
+    try {
+      const url = `http://127.0.0.1:${port}`;
+      await waitReady(url);
+      const held = heldRequest(url);
+      await new Promise((r) => setTimeout(r, 100));
+      process.kill(-npm.pid!, 'SIGINT');
+      await new Promise((r) => setTimeout(r, 300));
+      held.finish();
+      assert.deepEqual(await held.answer, { status: 401, connection: 'close' });
+      await exited;
+      await within(10_000, async () => fetch(`${url}/healthz`).then(() => false, () => true));
+      assert.equal(out.match(/"msg":"draining and shutting down"/g)?.length, 1);
+      assert.doesNotMatch(out, /second signal/);
+    } finally {
+      try {
+        process.kill(-npm.pid!, 'SIGKILL');
+      } catch {
+        // the group has gone already
+      }
+      rmSync(dataDir, { recursive: true, force: true });
+    }
+  });
+});
+
 for (const engine of engines()) {
   describe(`requests that arrive while the server closes (${engine})`, () => {
     it('TH-2 draining: a request being served finishes with Connection: close; one whose headers were still arriving gets a 503 with the headers every response carries and the exact body; both connections close', async () => {
