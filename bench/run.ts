@@ -7,7 +7,12 @@
  * .bench/results.md. Exits 0 when targets are missed (it is a report), 1 when a server could not
  * be started or answered a check wrongly.
  *
+ * A case with a p99 goal runs a second time at BENCH_LATENCY_CONNECTIONS: with 50 connections every
+ * request waits behind the 49 others by construction (mean latency = connections ÷ req/s), so the
+ * p99 there measures the queue the load generator keeps, the bare server's included.
+ *
  * Env: BENCH_DURATION (s, default 10), BENCH_WARMUP (s, default 2), BENCH_CONNECTIONS (default 50),
+ * BENCH_LATENCY_CONNECTIONS (default 10, autocannon's own default; 0 skips the latency pass),
  * BENCH_CASES (comma-separated, default all), BENCH_PROFILE (a directory for the servers' CPU profiles), BENCH_CODE_RATE (req/s the code pool is sized for,
  * default 5000), BENCH_DATABASE_URL or TESSERA_TEST_DATABASE_URL (also run Tessera on a fresh
  * PostgreSQL database), BENCH_LARGE (1: as --large).
@@ -48,6 +53,7 @@ function largeAsked(): boolean {
 const DURATION = envNumber('BENCH_DURATION', 10);
 const WARMUP = envNumber('BENCH_WARMUP', 2);
 const CONNECTIONS = envNumber('BENCH_CONNECTIONS', 50);
+const LATENCY_CONNECTIONS = envNumber('BENCH_LATENCY_CONNECTIONS', 10);
 const CODE_RATE = envNumber('BENCH_CODE_RATE', 5000);
 const PG_URL = process.env.BENCH_DATABASE_URL || process.env.TESSERA_TEST_DATABASE_URL || '';
 const CASES = envCases();
@@ -77,13 +83,13 @@ const TARGETS: Record<CaseName, Goal | undefined> = {
 /** On the large database, each case's req/s at most this fraction below the small database's. */
 const LARGE_GOAL = 0.2;
 
-async function load(target: Target, kase: CaseName): Promise<Row> {
+async function load(target: Target, kase: CaseName, connections: number): Promise<Row> {
   const preparing = performance.now();
   const c = await target.prepare(kase, DEMAND);
   const minted = c.body.kind === 'fixed' ? '' : `minted ${fmt(kase === 'refresh_token' ? DEMAND.refreshChains : DEMAND.codes)} in ${fmt((performance.now() - preparing) / 1000, 1)} s; `;
-  const spec: LoadSpec = { url: c.url, headers: c.headers, body: c.body, expect: c.expect, connections: CONNECTIONS, duration: DURATION, warmup: WARMUP };
+  const spec: LoadSpec = { url: c.url, headers: c.headers, body: c.body, expect: c.expect, connections, duration: DURATION, warmup: WARMUP };
   if (!(await waitQuiet())) process.stderr.write(`  ${kase}: the machine stayed busy for 60 s; measuring anyway\n`);
-  process.stderr.write(`  ${kase}: ${minted}${WARMUP} s warm-up + ${DURATION} s…\n`);
+  process.stderr.write(`  ${kase}: ${minted}${connections} connections, ${WARMUP} s warm-up + ${DURATION} s…\n`);
   const before = { machine: machineCpuSeconds(), server: processCpuSeconds(target.pid), self: process.cpuUsage(), at: performance.now(), log: target.written() };
   const out = await run(['node', '--import', 'tsx', 'bench/load.ts', JSON.stringify(spec)], {}, 1);
   const result = JSON.parse(out.trim().split('\n').at(-1)!) as LoadResult;
@@ -105,7 +111,7 @@ async function load(target: Target, kase: CaseName): Promise<Row> {
   const logged = `logged ${fmt(log.lines - before.log.lines)} lines (${fmt((log.bytes - before.log.bytes) / 2 ** 20, 1)} MiB)`;
   process.stderr.write(`  ${kase}: ${fmt(result.reqPerSec)} req/s, p99 ${result.p99} ms; the server used ${serverCores} of its core, ${logged}, ` +
     `RSS ${rss === undefined ? '?' : fmt(rss / 2 ** 20)} MiB; other processes ${otherCores === undefined ? '?' : fmt(otherCores, 2)}\n`);
-  return { kase, server: target.server, kind: target.kind, database: target.database, large: target.large ?? false, tokenFormat: c.tokenFormat, result, otherCores, rss };
+  return { kase, server: target.server, kind: target.kind, database: target.database, large: target.large ?? false, connections, tokenFormat: c.tokenFormat, result, otherCores, rss };
 }
 
 const active = new Set<Target>();
@@ -128,7 +134,10 @@ async function bench(name: string, start: () => Promise<Target>, rows: Row[], er
   try {
     for (const kase of CASES.filter((k) => target.cases.includes(k))) {
       try {
-        rows.push(await load(target, kase));
+        rows.push(await load(target, kase, CONNECTIONS));
+        if (LATENCY_CONNECTIONS > 0 && LATENCY_CONNECTIONS !== CONNECTIONS && TARGETS[kase]?.p99 !== undefined && !target.large) {
+          rows.push(await load(target, kase, LATENCY_CONNECTIONS));
+        }
       } catch (e) {
         errors.push(`${name}, ${kase}: ${(e as Error).message}`);
         process.stderr.write(`${name}, ${kase}: FAILED\n${(e as Error).message}\n`);
@@ -157,7 +166,8 @@ const text = report({
   targets: TARGETS,
   largeGoal: LARGE_GOAL,
   largeSize: `${n(LARGE.principals)} principals in ${n(LARGE.tenants)} tenants, ${n(LARGE.revocations)} revoked tokens held in memory`,
-  setting: `${pinningNote}; ${CONNECTIONS} connections, ${WARMUP} s warm-up then ${DURATION} s per case; Tessera as shipped (default configuration)`,
+  connections: CONNECTIONS,
+  setting: `${pinningNote}; ${CONNECTIONS} connections${LATENCY_CONNECTIONS > 0 && LATENCY_CONNECTIONS !== CONNECTIONS ? ` (and ${LATENCY_CONNECTIONS} for the latency of a case with a p99 goal)` : ''}, ${WARMUP} s warm-up then ${DURATION} s per case; Tessera as shipped (default configuration)`,
   notes,
 }, rows, errors);
 process.stdout.write('\n' + text);
