@@ -184,6 +184,8 @@ export interface ResolvedConfig {
   config: Config;
   /** The keys a flag, a `TESSERA_*` variable or the config file set; the others took their defaults. */
   given: ReadonlySet<ConfigKey>;
+  /** A key's name as it was given (`--database-url`, `TESSERA_CONFIG.databaseUrl`); its variable's when defaulted. */
+  name(key: ConfigKey): string;
 }
 
 /**
@@ -238,7 +240,9 @@ export function resolveConfig(
     const key = error.path.split('/')[1] ?? error.path;
     // A number is echoed as it was written: beyond 2^53, the one it became is another.
     const raw = raws.get(key as ConfigKey);
-    const got = typeof error.value === 'number' && typeof raw === 'string' && error.path === `/${key}` ? raw.trim() : JSON.stringify(error.value);
+    // A number too large for a double (1e400 in the config file) became Infinity, which JSON spells null.
+    const got = typeof error.value === 'number' && typeof raw === 'string' && error.path === `/${key}` ? raw.trim()
+      : typeof error.value === 'number' && !Number.isFinite(error.value) ? String(error.value) : JSON.stringify(error.value);
     throw new ConfigError(`${name(key)}: ${error.message} (got ${got})`);
   }
   const config = checkValues(merged as Config, origins, name);
@@ -248,7 +252,7 @@ export function resolveConfig(
   }
   const baseUrl = canonicalBaseUrl(name('baseUrl'), config.baseUrl || `http://localhost:${config.port}`);
   config.sites = Object.fromEntries(Object.entries(config.sites).map(([site, url]) => [site, canonicalBaseUrl(`${name('sites')}.${site}`, url)]));
-  return { config: withBaseUrl(config, baseUrl), given: new Set(origins.keys()) };
+  return { config: withBaseUrl(config, baseUrl), given: new Set(origins.keys()), name };
 }
 
 /** The checks across keys and beyond the schema, and the defaults that follow other keys. */

@@ -74,11 +74,18 @@ function readMasterKey(config: Pick<Config, 'masterKey' | 'dataDir'>): MasterKey
 export const loadMasterKey = (config: Pick<Config, 'masterKey' | 'dataDir'>): Buffer => readMasterKey(config).key;
 
 /**
- * Opens the database for this master key: refuses one that another key set up (MasterKeyMismatch)
- * and then removes a master.key this start generated, which belongs to no database.
+ * Opens the database for this master key: refuses one that another key set up (MasterKeyMismatch).
+ * On any failure, a master.key this start generated belongs to no database and is removed again,
+ * so that a first start against a database that is down leaves nothing behind.
  */
 async function openStorageFor(master: MasterKey, databaseUrl: string, now: number): Promise<Storage> {
-  const storage = await openStorage(databaseUrl);
+  let storage: Storage;
+  try {
+    storage = await openStorage(databaseUrl);
+  } catch (e) {
+    if (master.generated !== undefined) rmSync(master.generated, { force: true });
+    throw e;
+  }
   try {
     await storage.migrate();
     const sealKey = deriveKey(master.key, 'signing-key-seal');
@@ -88,10 +95,9 @@ async function openStorageFor(master: MasterKey, databaseUrl: string, now: numbe
     return storage;
   } catch (e) {
     await storage.close();
-    if (e instanceof MasterKeyMismatch && master.generated !== undefined) {
-      rmSync(master.generated, { force: true });
-      throw new MasterKeyMismatch(master.source, 'that file was generated just now and has been removed again');
-    }
+    if (master.generated === undefined) throw e;
+    rmSync(master.generated, { force: true });
+    if (e instanceof MasterKeyMismatch) throw new MasterKeyMismatch(master.source, 'that file was generated just now and has been removed again');
     throw e;
   }
 }

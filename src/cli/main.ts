@@ -20,13 +20,18 @@ const CLI_ACTOR: Actor = { ...SYSTEM_ACTOR, id: 'cli' };
 
 type Flags = { json?: boolean; port?: string; baseUrl?: string; databaseUrl?: string; dataDir?: string };
 
+/** How the database URL was given (flag, variable or config file), for the error when it cannot be opened. */
+let databaseUrlName = 'TESSERA_DATABASE_URL';
+
 function resolveFrom(flags: Flags) {
   const over: Partial<Record<ConfigKey, unknown>> = {};
   if (flags.port !== undefined) over.port = flags.port;
   if (flags.baseUrl !== undefined) over.baseUrl = flags.baseUrl;
   if (flags.databaseUrl !== undefined) over.databaseUrl = flags.databaseUrl;
   if (flags.dataDir !== undefined) over.dataDir = flags.dataDir;
-  return resolveConfig(process.env, over);
+  const resolved = resolveConfig(process.env, over);
+  databaseUrlName = resolved.name('databaseUrl');
+  return resolved;
 }
 
 const configFrom = (flags: Flags) => resolveFrom(flags).config;
@@ -89,7 +94,7 @@ function failure(err: unknown): { code: string; message: string } {
   if (err instanceof ConfigError) return { code: 'invalid_config', message: err.message };
   // This node's master key or base URL is not the deployment's: a configuration to correct.
   if (err instanceof MasterKeyMismatch || err instanceof BaseUrlMismatch) return { code: 'invalid_config', message: err.message };
-  if (err instanceof DatabaseUnavailable) return { code: 'database_unavailable', message: err.message };
+  if (err instanceof DatabaseUnavailable) return { code: 'database_unavailable', message: `${databaseUrlName}: the database cannot be opened: ${err.reason}` };
   if (err instanceof ListenError) {
     if (err.code === 'EADDRINUSE') {
       return { code: 'address_in_use', message: `${err.message}: another server runs there; stop it or choose another port (--port N or TESSERA_PORT)` };
@@ -199,7 +204,8 @@ globalOptions(tenant.command('create <name>').description('create a tenant and i
   async (name: string, flags: Flags & { adminEmail: string }) =>
     withTessera(flags, async (t) => {
       const r = await t.tenants.create(name, flags.adminEmail, CLI_ACTOR);
-      const out = { tenantId: r.tenantId, name: r.name, host: r.host, adminEmail: r.adminEmail, adminPassword: r.adminPassword };
+      // DESIGN's shape, and when the one-time password stops working (null with it).
+      const out = { tenantId: r.tenantId, name: r.name, host: r.host, adminEmail: r.adminEmail, adminPassword: r.adminPassword, adminPasswordExpiresAt: r.adminPasswordExpiresAt };
       const admin = r.adminPassword === null ? `admin ${r.adminEmail} (existing account, added as tenant admin; it keeps its password)` : `admin ${r.adminEmail}, one-time password: ${r.adminPassword} (expires ${r.adminPasswordExpiresAt})`;
       print(flags, out, `tenant ${r.name} (${r.tenantId}) at ${r.vanityUrl}\n${admin}`);
     }),

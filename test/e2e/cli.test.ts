@@ -1,7 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { closeSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { once } from 'node:events';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -42,13 +42,16 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('migrates, creates a tenant and prints the DESIGN shape with --json', async () => {
+  it('migrates, creates a tenant and prints the DESIGN shape with --json, and until when the one-time password works', async () => {
     assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
+    const before = Date.now();
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
-    assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword']);
-    assert.deepEqual({ ...t, tenantId: '', adminPassword: '' }, { tenantId: '', name: 'acme', host: 'acme.localhost', adminEmail: 'a@acme.test', adminPassword: '' });
+    assert.deepEqual(Object.keys(t), ['tenantId', 'name', 'host', 'adminEmail', 'adminPassword', 'adminPasswordExpiresAt']);
+    assert.deepEqual({ ...t, tenantId: '', adminPassword: '', adminPasswordExpiresAt: '' }, { tenantId: '', name: 'acme', host: 'acme.localhost', adminEmail: 'a@acme.test', adminPassword: '', adminPasswordExpiresAt: '' });
     assert.match(t.adminPassword, /^[0-9A-Za-z]{24}$/);
+    const expires = Date.parse(t.adminPasswordExpiresAt);
+    assert.ok(expires >= before + 604_800_000 && expires <= Date.now() + 604_800_000, t.adminPasswordExpiresAt);
     const list = await json('tenant', 'list');
     assert.deepEqual(list, [{ tenantId: t.tenantId, name: 'acme', host: 'acme.localhost', vanityUrl: 'http://acme.localhost:8080' }]);
   });
@@ -111,7 +114,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
 
   it('adds an existing account as tenant admin without printing a password', async () => {
     const t = await json('tenant', 'create', 'beta', '--admin-email', 'a@acme.test');
-    assert.deepEqual(t, { tenantId: t.tenantId, name: 'beta', host: 'beta.localhost', adminEmail: 'a@acme.test', adminPassword: null });
+    assert.deepEqual(t, { tenantId: t.tenantId, name: 'beta', host: 'beta.localhost', adminEmail: 'a@acme.test', adminPassword: null, adminPasswordExpiresAt: null });
     const { stdout } = await cli('tenant', 'create', 'gamma', '--admin-email', 'A@acme.test');
     const gamma = ((await json('tenant', 'list')) as unknown as Array<{ name: string; tenantId: string }>).find((x) => x.name === 'gamma')!;
     assert.equal(stdout, `tenant gamma (${gamma.tenantId}) at http://gamma.localhost:8080\nadmin a@acme.test (existing account, added as tenant admin; it keeps its password)\n`);
@@ -520,6 +523,21 @@ for (const engine of engines()) describe(`tessera CLI failures with --json (${en
       const [code, stdout, stderr] = await failed(['tenant', 'list', '--json'], { TESSERA_DATABASE_URL: url });
       assert.deepEqual([code, stdout, stderr], [1, '', jsonError('database_unavailable', message)], url);
       assert.doesNotMatch(stderr, /hunter2/);
+    }
+  });
+
+  it('a database given by --database-url that cannot be opened is named as the flag; a first start against it leaves no master.key behind', async () => {
+    const url = 'postgres://tessera:hunter2@127.0.0.1:1/tessera';
+    const fresh = mkdtempSync(join(tmpdir(), 'tessera-cli-first-'));
+    try {
+      const dataDir = join(fresh, 'data');
+      assert.deepEqual(
+        await failed(['start', '--json', '--database-url', url, '--data-dir', dataDir, '--port', String(await freePort())]),
+        [1, '', jsonError('database_unavailable', '--database-url: the database cannot be opened: connect ECONNREFUSED 127.0.0.1:1')],
+      );
+      assert.equal(existsSync(join(dataDir, 'master.key')), false, 'the master key generated for this start was removed again');
+    } finally {
+      rmSync(fresh, { recursive: true, force: true });
     }
   });
 

@@ -71,6 +71,22 @@ describe('configuration', () => {
     });
     assert.throws(() => loadConfig(env({}), { port: 'eighty' }), (e: Error) => e instanceof ConfigError && e.message === '--port: Expected integer (got "eighty")');
     assert.throws(() => loadConfig(env({ TESSERA_PORT: 'eighty' })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_PORT: Expected integer (got "eighty")');
+    // resolveConfig tells the same names for the keys it takes, and the variable's for a defaulted one.
+    withConfigFile({ databaseUrl: 'sqlite::memory:' }, (vars) => {
+      assert.equal(resolveConfig(env(vars)).name('databaseUrl'), 'TESSERA_CONFIG.databaseUrl');
+      assert.equal(resolveConfig(env(vars), { databaseUrl: 'sqlite::memory:' }).name('databaseUrl'), '--database-url');
+      assert.equal(resolveConfig(env({})).name('port'), 'TESSERA_PORT');
+    });
+  });
+
+  it('a number in the config file too large for a double is named as the Infinity it became, not as null', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-config-'));
+    try {
+      writeFileSync(join(dir, 'tessera.json'), '{"port": 1e400}');
+      assert.throws(() => loadConfig(env({ TESSERA_CONFIG: join(dir, 'tessera.json') })), (e: Error) => e instanceof ConfigError && e.message === 'TESSERA_CONFIG.port: Expected integer (got Infinity)');
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('takes numbers in decimal only: a hex, exponent or fractional port is refused, naming the key', () => {

@@ -117,9 +117,13 @@ function dialectFor(databaseUrl: string): { engine: Engine; dialect: Dialect } {
  */
 export class DatabaseUnavailable extends Error {
   override readonly name = 'DatabaseUnavailable';
+  /** Why, in the driver's words. */
+  readonly reason: string;
 
   constructor(cause: unknown) {
-    super(`TESSERA_DATABASE_URL: the database cannot be opened: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`TESSERA_DATABASE_URL: the database cannot be opened: ${reason}`, { cause });
+    this.reason = reason;
   }
 }
 
