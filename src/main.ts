@@ -321,6 +321,7 @@ function maintain(t: Tessera, onError: (err: unknown) => void): () => void {
     await t.storage.revocations.prune(now);
     await t.storage.changes.prune(now - 24 * 3600 * 1000);
     await t.storage.sessions.deleteExpired(now);
+    await t.storage.signInPlaces.deleteExpired(now);
     await t.storage.authorizationRequests.deleteExpired(now);
     await t.storage.limitCounters?.prune(now);
     t.realm.revocations.prune(now);

@@ -1,7 +1,9 @@
+import { createHmac } from 'node:crypto';
 import { isIPv6 } from 'node:net';
 import type { Clock } from './clock.ts';
 import { TooManyRequests } from './errors.ts';
 import type { FailureLimiter } from './rate-limiter.ts';
+import type { SignInPlaceStore } from './stores.ts';
 
 /**
  * The client a failure is counted against: its IP address, or for IPv6 its /64 network (one host
@@ -29,9 +31,8 @@ function ipv6Groups(ip: string): string[] {
   return [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
 }
 
-/** How long a client that signed in to an account is exempt from that account's all-clients budget. */
-const KNOWN_CLIENT_MS = 30 * 24 * 3600 * 1000;
-const MAX_KNOWN_CLIENTS = 50_000;
+/** How long a place (account and client) that signed in is exempt from that account's all-clients budget. */
+const KNOWN_PLACE_MS = 30 * 24 * 3600 * 1000;
 
 export interface PasswordLimits {
   /** Failures per account from one client: brute force from one place is stopped early. */
@@ -49,39 +50,58 @@ export type Attempt = { pair: string; client: string; account: string };
 
 /**
  * Throttles the checks of a user's password (sign-in, and the current password of a password
- * change), counting failures only; every window lapses by itself (RL-1).
+ * change), counting failures only; every window lapses by itself (RL-1). The places that signed in
+ * are kept in the database (`SignInPlaceStore`), so the owner's exemption from the account's
+ * all-clients budget holds on every node and across restarts; it is read only while that budget is
+ * spent.
  */
 export class PasswordThrottle {
-  /** Account-and-client pairs that signed in, with the end of their exemption; oldest first. */
-  private readonly known = new Map<string, number>();
+  constructor(
+    private readonly clock: Clock,
+    private readonly limits: PasswordLimits,
+    private readonly places: SignInPlaceStore,
+    /** Keys the place hashes: the table holds neither e-mails nor addresses. */
+    private readonly key: Buffer,
+  ) {}
 
-  constructor(private readonly clock: Clock, private readonly limits: PasswordLimits) {}
+  private placeHash(a: Attempt): string {
+    return createHmac('sha256', this.key).update(`sign-in-place:${a.pair}`).digest('hex');
+  }
 
   /**
    * Refuses (429) when a counter is over its limit, else counts the attempt as failed before the
    * slow hash runs: parallel guesses cannot all slip under the limit while the first ones are still
    * being checked. `succeeded` takes it back.
    */
-  begin(email: string, ip: string): Attempt {
+  async begin(email: string, ip: string): Promise<Attempt> {
     const client = clientKey(ip);
     const a: Attempt = { pair: `${email}\n${client}`, client, account: email };
-    const { perAccountFromClient, perClient, perAccount } = this.limits;
-    const known = (this.known.get(a.pair) ?? 0) > this.clock.now();
-    const wait = Math.max(perAccountFromClient.retryAfter(a.pair), perClient.retryAfter(a.client), known ? 0 : perAccount.retryAfter(a.account));
-    if (wait > 0) throw new TooManyRequests(wait);
-    perAccountFromClient.fail(a.pair);
-    perClient.fail(a.client);
-    perAccount.fail(a.account);
+    // While the account's budget is spent, only a place that signed in to it before may go on.
+    const known = this.limits.perAccount.retryAfter(a.account) > 0 && this.limits.perAccountFromClient.retryAfter(a.pair) === 0 && this.limits.perClient.retryAfter(a.client) === 0
+      ? await this.places.isKnown(this.placeHash(a), this.clock.now())
+      : false;
+    // After the store answered, the counters are read again: they may have moved meanwhile.
+    this.refuseOverLimit(a, known);
+    this.limits.perAccountFromClient.fail(a.pair);
+    this.limits.perClient.fail(a.client);
+    this.limits.perAccount.fail(a.account);
     return a;
   }
 
-  /** The password was right: the failure counted in advance is taken back and the client is known. */
-  succeeded(a: Attempt): void {
+  private refuseOverLimit(a: Attempt, known: boolean): void {
+    const { perAccountFromClient, perClient, perAccount } = this.limits;
+    const wait = Math.max(perAccountFromClient.retryAfter(a.pair), perClient.retryAfter(a.client), known ? 0 : perAccount.retryAfter(a.account));
+    if (wait > 0) throw new TooManyRequests(wait);
+  }
+
+  /**
+   * The password was right: the failure counted in advance is taken back and the place is known
+   * (through `places`: a transaction's store, so that it is remembered with the session it opened).
+   */
+  async succeeded(a: Attempt, places: SignInPlaceStore = this.places): Promise<void> {
     this.limits.perAccountFromClient.forgive(a.pair);
     this.limits.perClient.forgive(a.client);
     this.limits.perAccount.forgive(a.account);
-    this.known.delete(a.pair);
-    if (this.known.size >= MAX_KNOWN_CLIENTS) this.known.delete(this.known.keys().next().value!);
-    this.known.set(a.pair, this.clock.now() + KNOWN_CLIENT_MS);
+    await places.remember(this.placeHash(a), this.clock.now() + KNOWN_PLACE_MS);
   }
 }

@@ -48,7 +48,7 @@ export class SessionService {
       limits: PasswordLimits;
     },
   ) {
-    this.throttle = new PasswordThrottle(deps.clock, deps.limits);
+    this.throttle = new PasswordThrottle(deps.clock, deps.limits, deps.storage.signInPlaces, deps.key);
   }
 
   private hashId(sessionId: string): string {
@@ -76,7 +76,7 @@ export class SessionService {
   async signIn(rawEmail: string, password: string, ip: string, replacing?: string): Promise<SignInResult> {
     const { storage, clock, audit } = this.deps;
     const email = signInEmail(rawEmail);
-    const attempt = this.throttle.begin(email, ip);
+    const attempt = await this.throttle.begin(email, ip);
     const user = await storage.users.findByEmail(email);
     const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
     const memberships = user ? await storage.users.listMemberships(user.id) : [];
@@ -101,6 +101,7 @@ export class SessionService {
       }
       await tx.sessions.insert({ idHash: this.hashId(sessionId), userId: user.id, tenantId: membership.tenantId, createdAt: now, lastSeenAt: now, expiresAt: now + this.deps.lifetimeMs });
       await audit.record(tx, { action: 'session.signed_in', tenantId: membership.tenantId, actor: { type: 'user', id: user.id, ip } });
+      await this.throttle.succeeded(attempt, tx.signInPlaces);
       return 'signed-in' as const;
     });
     if (outcome !== 'signed-in') {
@@ -108,7 +109,6 @@ export class SessionService {
       await this.recordFailure(tenantOf(), email, ip, user, `one_time_password_${outcome}`);
       return { ok: false };
     }
-    this.throttle.succeeded(attempt);
     return { ok: true, sessionId, user };
   }
 
@@ -174,9 +174,9 @@ export class SessionService {
    * user's other sessions.
    */
   async changePassword(ctx: SessionContext, current: string, next: string, ip: string): Promise<void> {
-    const attempt = this.throttle.begin(ctx.user.email, ip);
+    const attempt = await this.throttle.begin(ctx.user.email, ip);
     if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest('current password: incorrect.');
-    this.throttle.succeeded(attempt);
+    await this.throttle.succeeded(attempt);
     const problem = passwordProblem(next);
     if (problem) throw badRequest(`new password: ${problem}`);
     if (next === current) throw badRequest('new password: must differ from the current one.');

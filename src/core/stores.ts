@@ -278,6 +278,20 @@ export interface SessionStore {
   deleteExpired(now: number): Promise<void>;
 }
 
+/**
+ * The places an account was signed in from (RL-1): a keyed hash of the account and the client (an
+ * IP, or an IPv6 /64), never the e-mail or address itself. Such a place is exempt from the account's
+ * all-clients failure budget until its `knownUntil`, on every node and across restarts, so that
+ * strangers guessing from elsewhere cannot lock the owner out.
+ */
+export interface SignInPlaceStore {
+  /** Records a sign-in from the place; a later one moves `knownUntil` on (never back). */
+  remember(placeHash: string, knownUntil: number): Promise<void>;
+  /** True while the place's exemption lasts (`knownUntil` after `now`). */
+  isKnown(placeHash: string, now: number): Promise<boolean>;
+  deleteExpired(now: number): Promise<void>;
+}
+
 export interface AuditStore {
   insert(e: AuditEventRecord): Promise<void>;
   /**
@@ -346,6 +360,7 @@ export interface Stores {
   readonly secrets: SecretStore;
   readonly signingKeys: SigningKeyStore;
   readonly sessions: SessionStore;
+  readonly signInPlaces: SignInPlaceStore;
   readonly audit: AuditStore;
   readonly revocations: RevocationStore;
   readonly changes: ChangeStore;

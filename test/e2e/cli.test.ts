@@ -43,7 +43,7 @@ for (const engine of engines()) describe(`tessera CLI (${engine})`, () => {
   });
 
   it('migrates, creates a tenant and prints the DESIGN shape with --json, and until when the one-time password works', async () => {
-    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
+    assert.deepEqual(await json('migrate'), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places'] });
     assert.deepEqual(await json('migrate'), { applied: [] });
     const before = Date.now();
     const t = await json('tenant', 'create', 'acme', '--admin-email', 'a@acme.test');
@@ -143,14 +143,14 @@ describe('tessera CLI and the SQLite file', () => {
     closeSync(openSync(file, 'w', 0o640));
     const env = cleanEnv({ TESSERA_DATA_DIR: join(dir, 'data') });
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--database-url', `sqlite:${file}`, '--json'], { env });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places'] });
     assert.equal(mode(file), 0o640);
   });
 
   it('creates the SQLite file in --data-dir, owner-only, when no database URL is given', async () => {
     const dataDir = join(dir, 'fresh', 'data');
     const { stdout } = await exec(process.execPath, ['bin/tessera.js', 'migrate', '--data-dir', dataDir, '--json'], { env: cleanEnv({}) });
-    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings'] });
+    assert.deepEqual(JSON.parse(stdout), { applied: ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places'] });
     assert.deepEqual([mode(join(dir, 'fresh')), mode(dataDir), mode(join(dataDir, 'tessera.db'))], [0o700, 0o700, 0o600]);
   });
 });

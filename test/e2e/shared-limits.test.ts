@@ -60,14 +60,14 @@ const ISSUED = [200, ['access_token', 'expires_in', 'scope', 'token_type'], 'bea
  * its origin) and returns the answer with the page expected for it: the sign-in form again with the
  * error (401, or 429 with the wait of its Retry-After), or a redirect to /console (303).
  */
-async function signIn(nodeUrl: string, origin: string, email: string, password: string): Promise<{ status: number; text: string; expected: string; location: string | null }> {
+async function signIn(nodeUrl: string, origin: string, email: string, password: string, ip?: string): Promise<{ status: number; text: string; expected: string; location: string | null }> {
   const page = await fetch(`${nodeUrl}/login`);
   const cookie = page.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ');
   const csrf = /name="csrf" value="([^"]+)"/.exec(await page.text())![1]!;
   const res = await fetch(`${nodeUrl}/login`, {
     method: 'POST',
     redirect: 'manual',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', cookie, origin, ...(ip ? { 'x-forwarded-for': ip } : {}) },
     body: form({ csrf, email, password, next: '/console' }),
   });
   const text = await res.text();
@@ -97,8 +97,8 @@ for (const setup of setups) {
       return email;
     }
     /** Sign-in on a node: asserts the whole page and returns the status. */
-    async function signInAt(nodeUrl: string, email: string, password: string): Promise<number> {
-      const r = await signIn(nodeUrl, a.url, email, password);
+    async function signInAt(nodeUrl: string, email: string, password: string, ip?: string): Promise<number> {
+      const r = await signIn(nodeUrl, a.url, email, password, ip);
       if (r.status === 303) assert.equal(r.location, '/console');
       else assert.equal(r.text, r.expected);
       return r.status;
@@ -106,7 +106,7 @@ for (const setup of setups) {
 
     before(async () => {
       a = await startTestServer(setup.engine, {
-        env: { ...setup.env, TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT: '6', TESSERA_CLIENT_AUTH_FAILURES_PER_IP: '1000', TESSERA_RATE_LIMIT_PER_IP: '6', TESSERA_LIMIT_SYNC_INTERVAL: String(SYNC_INTERVAL) },
+        env: { ...setup.env, TESSERA_CLIENT_AUTH_FAILURES_PER_CLIENT: '6', TESSERA_CLIENT_AUTH_FAILURES_PER_IP: '1000', TESSERA_RATE_LIMIT_PER_IP: '6', TESSERA_LIMIT_SYNC_INTERVAL: String(SYNC_INTERVAL), TESSERA_LOGIN_FAILURES_PER_ACCOUNT_ALL_IPS: '8', TESSERA_TRUSTED_PROXIES: '127.0.0.1' },
       });
       ({ url: bUrl, child: b } = await startNode(a));
       tenantId = (await createTenant(a, 'acme')).tenantId;
@@ -152,6 +152,21 @@ for (const setup of setups) {
       assert.equal(await signInAt(bUrl, email, PASSWORD), 429, 'node B: the right password, refused with the page of node A\'s window');
       assert.equal(await signInAt(bUrl, email, 'Wrong-Password-6'), 429);
       assert.equal(await signInAt(bUrl, (await account()), PASSWORD), 303, 'other accounts are unaffected');
+    });
+
+    it('RL-1 an IP that signed in on node A is exempt from the account\'s all-IPs budget on node B too, which never saw that sign-in (as after a restart); a new IP is not', async () => {
+      const email = await account();
+      assert.equal(await signInAt(a.url, email, PASSWORD, '203.0.113.5'), 303, 'the owner signs in at home, on node A');
+      const strangers: number[] = [];
+      for (let i = 0; i < 8; i++) {
+        strangers.push(await signInAt(i % 2 ? bUrl : a.url, email, `Wrong-Password-${i}`, `198.51.100.${11 + i}`));
+        await pause(SETTLE_MS);
+      }
+      assert.deepEqual(strangers, [401, 401, 401, 401, 401, 401, 401, 401]);
+      assert.equal(await signInAt(bUrl, email, PASSWORD, '198.51.100.40'), 429, 'the budget of 8 is spent on both nodes: a new IP waits, even with the right password');
+      assert.equal(await signInAt(a.url, email, PASSWORD, '198.51.100.41'), 429);
+      assert.equal(await signInAt(bUrl, email, PASSWORD, '203.0.113.5'), 303, 'the owner at home, on node B');
+      assert.equal(await signInAt(a.url, email, PASSWORD, '203.0.113.5'), 303, 'and on node A');
     });
 
     it('RL-2 a client id over its failure limit on node A (6 failures) is refused on node B, which never saw it, within a few sync intervals; its right secret still gets a token on both', async () => {

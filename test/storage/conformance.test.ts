@@ -63,7 +63,7 @@ describe('openStorage', () => {
   it('opens sqlite::memory: and a relative SQLite path whose directories it creates', async () => {
     const memory = await openStorage('sqlite::memory:');
     assert.equal(memory.engine, 'sqlite');
-    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
+    assert.deepEqual(await memory.migrate(), ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places']);
     await memory.close();
     const dir = mkdtempSync(join(tmpdir(), 'tessera-'));
     const file = join(dir, 'nested', 'deeper', 'tessera.db');
@@ -93,7 +93,7 @@ for (const database of await testDatabases()) {
 
     it('applies each migration once, answers ping and starts with an empty change log', async () => {
       assert.equal(s.engine, database.engine);
-      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
+      assert.deepEqual(migrated, ['0001-initial', '0002-console', '0003-integrations', '0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places']);
       assert.deepEqual(await s.migrate(), []);
       assert.equal(await s.ping(), true);
       assert.equal(await s.changes.latestSeq(), 0);
@@ -389,6 +389,21 @@ for (const database of await testDatabases()) {
       assert.equal(await s.sessions.find('y1'), undefined);
     });
 
+    it('sign-in places: known until knownUntil (exclusive), a later sign-in moves it on and never back, deleteExpired at knownUntil', async () => {
+      assert.equal(await s.signInPlaces.isKnown('p1', T0), false);
+      await s.signInPlaces.remember('p1', T0 + 1000);
+      await s.signInPlaces.remember('p2', T0 + 500);
+      assert.deepEqual([await s.signInPlaces.isKnown('p1', T0 + 999), await s.signInPlaces.isKnown('p1', T0 + 1000)], [true, false]);
+      await s.signInPlaces.remember('p1', T0 + 2000);
+      await s.signInPlaces.remember('p1', T0 + 1500);
+      assert.deepEqual([await s.signInPlaces.isKnown('p1', T0 + 1999), await s.signInPlaces.isKnown('p1', T0 + 2000)], [true, false]);
+      await s.signInPlaces.deleteExpired(T0 + 499);
+      assert.equal(await s.signInPlaces.isKnown('p2', T0 + 499), true);
+      await s.signInPlaces.deleteExpired(T0 + 500);
+      assert.equal(await s.signInPlaces.isKnown('p2', T0), false, 'deleted, not only expired');
+      assert.equal(await s.signInPlaces.isKnown('p1', T0 + 1999), true);
+    });
+
     it('audit: exact round-trip, newest first by id (bytewise), before a cursor, per tenant', async () => {
       const events = ['0a', '0B', '0b', '1A'].map((id, i) => auditEvent({ id, occurredAt: T0 + i }));
       for (const e of events) await s.audit.insert(e);
@@ -615,7 +630,7 @@ for (const database of await testDatabases()) {
       await db.destroy();
       const s = await openStorage(url);
       try {
-        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings']);
+        assert.deepEqual(await s.migrate(), ['0004-one-time-passwords', '0005-limit-counters', '0006-one-time-password-expiry', '0007-limit-crossings', '0008-sign-in-places']);
         assert.deepEqual(await s.users.findById('old-otp'), user({ id: 'old-otp', email: 'old-otp@acme.test', passwordHash: '$argon2id$h', mustChangePassword: true, updatedAt: T0 + 100 }));
         // Set at updated_at; the first server start then gives it its TTL (here 7 days) from there.
         assert.equal(await s.users.spendOneTimePassword('old-otp', T0 + 200), 'expired', 'no expiry until a server fixes it');
@@ -734,7 +749,7 @@ for (const database of await testDatabases()) {
             { key: `~${String(T0).padStart(15, '0')}:x:old`, window_start: T0, expires_at: T0 + W, count: 3 },
           ]).execute();
           const s = await openStorage(url);
-          assert.deepEqual((await s.migrate()).filter((name) => name >= '0007'), ['0007-limit-crossings']);
+          assert.deepEqual((await s.migrate()).filter((name) => name >= '0007'), ['0007-limit-crossings', '0008-sign-in-places']);
           return s;
         } catch (err) {
           await db.destroy();

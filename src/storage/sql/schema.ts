@@ -84,6 +84,11 @@ export interface SessionsTable {
   expires_at: number;
 }
 
+export interface SignInPlacesTable {
+  place_hash: string;
+  known_until: number;
+}
+
 export interface AuditEventsTable {
   id: string;
   tenant_id: string | null;
@@ -275,6 +280,7 @@ export interface Database {
   secrets: SecretsTable;
   signing_keys: SigningKeysTable;
   sessions: SessionsTable;
+  sign_in_places: SignInPlacesTable;
   audit_events: AuditEventsTable;
   revocations: RevocationsTable;
   changes: ChangesTable;

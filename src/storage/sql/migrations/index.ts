@@ -7,6 +7,7 @@ import { oneTimePasswordsMigration } from './0004-one-time-passwords.ts';
 import { limitCountersMigration } from './0005-limit-counters.ts';
 import { oneTimePasswordExpiryMigration } from './0006-one-time-password-expiry.ts';
 import { limitCrossingsMigration } from './0007-limit-crossings.ts';
+import { signInPlacesMigration } from './0008-sign-in-places.ts';
 
 /** Every migration in order, by name; each is built for the engine it runs on. */
 export function migrations(engine: Engine): Record<string, Migration> {
@@ -18,6 +19,7 @@ export function migrations(engine: Engine): Record<string, Migration> {
     '0005-limit-counters': limitCountersMigration(engine),
     '0006-one-time-password-expiry': oneTimePasswordExpiryMigration(engine),
     '0007-limit-crossings': limitCrossingsMigration(engine),
+    '0008-sign-in-places': signInPlacesMigration(engine),
   };
 }
 

@@ -19,6 +19,7 @@ import { SqlRevocationStore } from './revocations.ts';
 import { SqlSecretStore } from './secrets.ts';
 import { SqlSessionStore } from './sessions.ts';
 import { SqlSettingStore } from './settings.ts';
+import { SqlSignInPlaceStore } from './sign-in-places.ts';
 import { SqlSigningKeyStore } from './signing-keys.ts';
 import { SqlTenantStore } from './tenants.ts';
 import { SqlUserStore } from './users.ts';
@@ -35,6 +36,7 @@ export function createStores(db: Executor, engine: Engine, group?: GroupCommit):
     secrets: new SqlSecretStore(db),
     signingKeys: new SqlSigningKeyStore(db),
     sessions: new SqlSessionStore(db),
+    signInPlaces: new SqlSignInPlaceStore(db),
     audit: new SqlAuditStore(db),
     revocations: new SqlRevocationStore(db),
     changes: new SqlChangeStore(db, engine),
