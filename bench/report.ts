@@ -124,9 +124,12 @@ function verdict(run: Run, rows: Row[], r: Row): { line: string; missed: boolean
     }
   }
   const what = `${r.kase}, ${r.server}`;
-  if (problems.length) return { line: `- ❌ ${applies ? 'MISSED' : 'INVALID'} ${what}: ${problems.join('; ')}`, missed: true };
-  if (applies) return { line: `- ✅ met ${what}: ${parts.join(', ')} (target ${describeGoal(r.kase, goal, latency?.connections).slice(r.kase.length + 1)})`, missed: false };
-  return { line: `- ℹ️ reported ${what}: ${parts.join(', ')} (${goal ? `the target is for ${goal.database}` : 'no target'})`, missed: false };
+  // A verdict on a noisy row, or against one, says so: it may not hold in a quiet run.
+  const noisy = [r, base, bare, latency, latencyBare].filter((x): x is Row => x !== undefined && (x.otherCores ?? 0) > NOISE_CORES);
+  const caveat = noisy.length ? ` ⚠ not conclusive, measured while the machine was busy (${noisy.map((x) => `${x.server} at ${x.connections} connections`).join('; ')}): run again` : '';
+  if (problems.length) return { line: `- ❌ ${applies ? 'MISSED' : 'INVALID'} ${what}: ${problems.join('; ')}${caveat}`, missed: true };
+  if (applies) return { line: `- ✅ met ${what}: ${parts.join(', ')} (target ${describeGoal(r.kase, goal, latency?.connections).slice(r.kase.length + 1)})${caveat}`, missed: false };
+  return { line: `- ℹ️ reported ${what}: ${parts.join(', ')} (${goal ? `the target is for ${goal.database}` : 'no target'})${caveat}`, missed: false };
 }
 
 /** The large database's row against the small one's: within `largeGoal` of its req/s, or missed. */
