@@ -24,12 +24,12 @@ export function renderPasswordPage(opts: { csrf: string; forced: boolean; next: 
   return render(
     <PublicLayout title="Change password">
       <h1>Change password</h1>
-      {opts.forced ? <p>Your password was generated for one sign-in. Choose your own to continue.</p> : null}
+      {opts.forced ? <p>Your password was generated for one sign-in. Enter it once more, then choose your own to continue.</p> : null}
       {opts.error ? <p class="error" role="alert">{opts.error}</p> : null}
       <form method="post" action="/account/password">
         <input type="hidden" name="csrf" value={opts.csrf} />
         <input type="hidden" name="next" value={opts.next} />
-        <label for="current">Current password</label>
+        <label for="current">{opts.forced ? 'One-time password (the one you signed in with)' : 'Current password'}</label>
         <input id="current" name="current" type="password" autocomplete="current-password" required />
         <label for="new">New password</label>
         <p class="hint" id="new-hint">8 to 128 characters; a passphrase of several words is easy to remember.</p>

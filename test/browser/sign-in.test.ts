@@ -42,12 +42,12 @@ for (const engine of engines()) {
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Change password');
       await assertAccessible(page, 'the password page');
       // A weak password gives the form back with the reason, and nothing changes.
-      await page.getByLabel('Current password').fill(s.demo!.adminPassword);
+      await page.getByLabel('One-time password').fill(s.demo!.adminPassword);
       await page.getByLabel('New password').fill('password123');
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.waitForLoadState('load');
       assert.equal(await page.getByRole('alert').textContent(), 'new password: This password is too common; choose another.');
-      await page.getByLabel('Current password').fill(s.demo!.adminPassword);
+      await page.getByLabel('One-time password').fill(s.demo!.adminPassword);
       await page.getByLabel('New password').fill(PASSWORD);
       await page.getByRole('button', { name: 'Change password' }).click();
       await page.waitForURL((u) => u.pathname === '/console');

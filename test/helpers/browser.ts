@@ -64,7 +64,7 @@ export async function signInWithForm(page: Page, baseUrl: string, email: string,
 export async function firstSignIn(page: Page, baseUrl: string, email: string, oneTime: string, password: string): Promise<void> {
   await signInWithForm(page, baseUrl, email, oneTime);
   assert.equal(new URL(page.url()).pathname, '/account/password');
-  await page.getByLabel('Current password').fill(oneTime);
+  await page.getByLabel('One-time password').fill(oneTime);
   await page.getByLabel('New password').fill(password);
   await page.getByRole('button', { name: 'Change password' }).click();
   await page.waitForURL((u) => u.pathname === '/console');
