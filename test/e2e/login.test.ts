@@ -93,6 +93,7 @@ async function whoAmI(t: Target, cookie: string) {
 const problem = (status: number, title: string, detail: string, instance: string) => ({ type: 'about:blank', title, status, detail, instance });
 const SIGN_IN_FIRST = problem(401, 'Unauthorized', 'Sign in first.', '/api/v2/session');
 const LOGIN_FORBIDDEN = renderErrorPage(403, 'The sign-in form expired; reload the page and try again.');
+const foreignLoginForm = (baseUrl: string) => renderErrorPage(403, `This sign-in form was not sent from a page of ${baseUrl}; open ${baseUrl}/login and sign in there.`);
 const BAD_CREDENTIALS = 'Incorrect email or password.';
 const HTML = 'text/html; charset=utf-8';
 
@@ -255,7 +256,7 @@ for (const engine of engines()) {
       assert.equal((await postLogin(t, u.email, 'a brand new pass phrase')).status, 303);
     });
 
-    it('CS-7 POST /login without the login CSRF field or cookie, or cross-origin, is 403 even with the right password', async () => {
+    it('CS-7 POST /login without the login CSRF field or cookie, or cross-origin, is 403 even with the right password; the page says which', async () => {
       const u = await user();
       const f = await loginForm(t);
       const body = { csrf: f.csrf, email: u.email, password: PASSWORD, next: '/console' };
@@ -273,7 +274,7 @@ for (const engine of engines()) {
         const r = await send(t, 'POST', '/login', c);
         assert.equal(r.status, 403, name);
         assert.equal(r.headers.get('content-type'), HTML, name);
-        assert.equal(r.text, LOGIN_FORBIDDEN, name);
+        assert.equal(r.text, /Origin|Sec-Fetch-Site/.test(name) ? foreignLoginForm(s.config.baseUrl) : LOGIN_FORBIDDEN, name);
         assert.deepEqual(r.setCookies, [], name);
       }
       // The same form, sent properly, signs in: only the CSRF defences refused the requests above.

@@ -59,7 +59,11 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     const body = { csrf: field(request.body, 'csrf'), next: field(request.body, 'next'), email: field(request.body, 'email'), password: field(request.body, 'password') };
     const expected = request.cookies[loginCookieName(t)];
     const next = safeNext(body.next);
-    if (!sameOrigin(t, request) || !expected || body.csrf === '' || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
+    if (!sameOrigin(t, request)) {
+      // Another site's page, or Tessera opened at an address other than its base URL (127.0.0.1 for localhost).
+      throw new ProblemError(403, 'Forbidden', `This sign-in form was not sent from a page of ${t.config.baseUrl}; open ${t.config.baseUrl}/login and sign in there.`);
+    }
+    if (!expected || body.csrf === '' || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
     }
     await admitNextRedirect(t, reply, next);
