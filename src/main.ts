@@ -31,11 +31,15 @@ import { TenantService } from './core/tenants.ts';
 import { UserService } from './core/users.ts';
 import { RevocationState } from './core/tokens/revocation-state.ts';
 import { AccessTokenVerifier } from './core/tokens/verifier.ts';
-import { buildApp } from './http/app.ts';
 import { ResourceAuthenticator } from './resource/authenticator.ts';
-import { RedisLimitCounterStore } from './storage/redis/limit-counters.ts';
 import { openStorage } from './storage/sql/open.ts';
 import type { LimitCounterStore, Storage } from './core/stores.ts';
+
+/** The Redis client is loaded only by a node configured with TESSERA_REDIS_URL. */
+async function redisLimitCounters(url: string, prefix: string): Promise<LimitCounterStore> {
+  const { RedisLimitCounterStore } = await import('./storage/redis/limit-counters.ts');
+  return new RedisLimitCounterStore(url, prefix);
+}
 
 /** This node's master key, where it came from, and the file this start generated, if it did. */
 interface MasterKey {
@@ -259,7 +263,7 @@ export async function openTessera(
         // Redis wins over PostgreSQL; only a server connects to it (one-shot CLI commands count nothing).
         // The first exchange runs now (start-up waits for it a second at most): an unreachable store is told at once.
         if (sharedLimits) {
-          limitCounters = config.redisUrl ? new RedisLimitCounterStore(config.redisUrl, config.redisPrefix || `tessera:${config.site}:`) : storage.limitCounters;
+          limitCounters = config.redisUrl ? await redisLimitCounters(config.redisUrl, config.redisPrefix || `tessera:${config.site}:`) : storage.limitCounters;
           if (limitCounters) await syncer.start(limitCounters);
         }
       },
@@ -373,6 +377,8 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
     await tessera.storage.users.fixLegacyOneTimePasswordExpiry(config.oneTimePasswordTtl * 1000);
     await ensureSigningKey(tessera);
     await tessera.startBackground();
+    // Loaded here, not at the top: one-shot CLI commands never serve HTTP and start faster without it.
+    const { buildApp } = await import('./http/app.ts');
     app = await buildApp(tessera);
     for (const [message, err] of early.splice(0)) warn(app, message, err);
     try {

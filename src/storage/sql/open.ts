@@ -1,7 +1,6 @@
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import SQLite from 'better-sqlite3';
-import pg from 'pg';
 import {
   CompiledQuery, Kysely, Migrator, PostgresDialect, SqliteDialect, SqliteDriver, sql,
   type DatabaseConnection, type Dialect, type Driver,
@@ -90,7 +89,9 @@ function withStatementCache(database: SQLite.Database, size = 500): SQLite.Datab
   });
 }
 
-function postgresDialect(url: string): Dialect {
+/** The driver is loaded only for a PostgreSQL URL: a SQLite node (and each CLI command on one) starts without it. */
+async function postgresDialect(url: string): Promise<Dialect> {
+  const { default: pg } = await import('pg');
   // Per pool, not global: int8 (bigint timestamps, identity keys, counts) as JS numbers; bytea stays a Buffer.
   const types = new pg.TypeOverrides();
   types.setTypeParser(pg.types.builtins.INT8, 'text', Number);
@@ -100,11 +101,11 @@ function postgresDialect(url: string): Dialect {
   return new PostgresDialect({ pool });
 }
 
-function dialectFor(databaseUrl: string): { engine: Engine; dialect: Dialect } {
+async function dialectFor(databaseUrl: string): Promise<{ engine: Engine; dialect: Dialect }> {
   if (databaseUrl.startsWith('sqlite:')) {
     return { engine: 'sqlite', dialect: sqliteDialect(databaseUrl.slice('sqlite:'.length)) };
   }
-  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return { engine: 'postgres', dialect: postgresDialect(databaseUrl) };
+  if (/^postgres(ql)?:\/\//.test(databaseUrl)) return { engine: 'postgres', dialect: await postgresDialect(databaseUrl) };
   throw new Error(
     'TESSERA_DATABASE_URL must be sqlite:<file> (e.g. sqlite:./data/tessera.db), sqlite::memory:, ' +
       'or postgres://user:password@host:5432/database',
@@ -145,7 +146,7 @@ async function migrateToLatest(db: Kysely<Database>, engine: Engine): Promise<st
  * `postgresql://…`. The same store classes serve the root connection and every transaction.
  */
 export async function openStorage(databaseUrl: string): Promise<Storage> {
-  const { engine, dialect } = dialectFor(databaseUrl);
+  const { engine, dialect } = await dialectFor(databaseUrl);
   const db = new Kysely<Database>({ dialect });
   const group = engine === 'sqlite' ? new GroupCommit(db) : undefined;
   /** `fn` over stores of `trx`, then the change-log rows it appended (held back until now on PostgreSQL, see changes.ts). */
