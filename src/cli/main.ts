@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { Command, Option } from 'commander';
+import type { FastifyInstance } from 'fastify';
 import { canonicalBaseUrl, ConfigError, describeConfig, resolveConfig, type Config, type ConfigKey } from '../config.ts';
 import { BaseUrlMismatch, changeBaseUrl, recordedBaseUrl, sameBaseUrl } from '../core/base-url-check.ts';
 import { MasterKeyMismatch } from '../core/master-key.ts';
@@ -150,26 +151,22 @@ const REPEAT_SIGNAL_MS = 1000;
 
 globalOptions(program.command('start').description('run the server').option('--port <port>', 'TESSERA_PORT')).action(async (flags: Flags) => {
   const config = configFrom(flags);
-  const { app, demo } = await startServer(config);
-  if (demo) {
-    flushLogs(); // the log lines of the start come first
-    process.stdout.write(
-      `\nDemo tenant "demo" created. Sign in at ${config.baseUrl}/login as ${demo.adminEmail}\n` +
-        `with this one-time password (shown once; valid for one sign-in until ${demo.adminPasswordExpiresAt}; you will choose your own): ${demo.adminPassword}\n\n`,
-    );
-  }
-  app.log.info({ url: config.baseUrl, site: config.site }, 'Tessera is listening');
-  const stop = async (signal: string) => {
-    app.log.info({ signal }, 'draining and shutting down');
+  // The signal handlers come before the server listens: an orchestrator may stop a node the moment
+  // it answers /readyz, while the start is still finishing (the demo tenant, this log line). A stop
+  // requested then waits for the start and drains like any other.
+  let app: FastifyInstance | undefined;
+  let requested: NodeJS.Signals | undefined;
+  const stop = async (signal: string, a: FastifyInstance) => {
+    a.log.info({ signal }, 'draining and shutting down');
     // Node stops enforcing request timeouts once the server closes, so a client trickling its body
     // could hold the drain open for ever: after TESSERA_REQUEST_TIMEOUT plus a few seconds for
     // handlers, whatever is still open is closed.
     const drainMs = (config.requestTimeout + DRAIN_GRACE_SECONDS) * 1000;
     setTimeout(() => {
-      app.log.warn({ afterMs: drainMs }, 'closing connections still open after draining');
-      app.server.closeAllConnections();
+      a.log.warn({ afterMs: drainMs }, 'closing connections still open after draining');
+      a.server.closeAllConnections();
     }, drainMs).unref();
-    await app.close();
+    await a.close();
     process.exit(0);
   };
   // Ctrl-C on `npm start` signals the whole process group, and npm forwards its own copy a moment
@@ -178,15 +175,29 @@ globalOptions(program.command('start').description('run the server').option('--p
   const onSignal = (signal: NodeJS.Signals) => {
     if (stoppingSince === undefined) {
       stoppingSince = performance.now();
-      void stop(signal);
+      if (app) void stop(signal, app);
+      else requested = signal;
     } else if (performance.now() - stoppingSince >= REPEAT_SIGNAL_MS) {
-      app.log.warn({ signal }, 'second signal: stopping without draining');
+      app?.log.warn({ signal }, 'second signal: stopping without draining');
       flushLogs();
       process.exit(128 + (osConstants.signals[signal] ?? 0));
     }
   };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
+
+  const started = await startServer(config);
+  app = started.app;
+  const { demo } = started;
+  if (demo) {
+    flushLogs(); // the log lines of the start come first
+    process.stdout.write(
+      `\nDemo tenant "demo" created. Sign in at ${config.baseUrl}/login as ${demo.adminEmail}\n` +
+        `with this one-time password (shown once; valid for one sign-in until ${demo.adminPasswordExpiresAt}; you will choose your own): ${demo.adminPassword}\n\n`,
+    );
+  }
+  app.log.info({ url: config.baseUrl, site: config.site }, 'Tessera is listening');
+  if (requested) void stop(requested, app);
 });
 
 globalOptions(program.command('migrate').description('apply database migrations')).action(async (flags: Flags) => {
