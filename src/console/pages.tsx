@@ -60,13 +60,14 @@ export function renderHomePage(frame: ConsoleFrame, tenant: { vanityUrl: string;
   );
 }
 
-export function renderErrorPage(status: number, message: string): string {
+/** An error page; `way` is where to go from it (by default, back to the console of this address). */
+export function renderErrorPage(status: number, message: string, way: { href: string; text: string } = { href: '/console', text: 'Back to the console' }): string {
   const title = status === 404 ? 'Not found' : status === 403 ? 'Not allowed' : status === 429 ? 'Too many requests' : status < 500 ? 'That did not work' : 'Something went wrong';
   return render(
     <PublicLayout title={title}>
       <h1>{title}</h1>
       <p class="error" role="alert">{message}</p>
-      <p><a href="/console">Back to the console</a></p>
+      <p><a href={way.href}>{way.text}</a></p>
     </PublicLayout>,
   );
 }

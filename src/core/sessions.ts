@@ -174,12 +174,14 @@ export class SessionService {
    * user's other sessions.
    */
   async changePassword(ctx: SessionContext, current: string, next: string, ip: string): Promise<void> {
+    // After a one-time sign-in the form asks for the one-time password by that name, and so do its errors.
+    const currentName = ctx.user.mustChangePassword ? 'one-time password' : 'current password';
     const attempt = await this.throttle.begin(ctx.user.email, ip);
-    if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest('current password: incorrect.');
+    if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest(`${currentName}: incorrect.`);
     await this.throttle.succeeded(attempt);
     const problem = passwordProblem(next);
     if (problem) throw badRequest(`new password: ${problem}`);
-    if (next === current) throw badRequest('new password: must differ from the current one.');
+    if (next === current) throw badRequest(`new password: must differ from the ${ctx.user.mustChangePassword ? 'one-time password' : 'current one'}.`);
     const { storage, clock, audit } = this.deps;
     const hash = await hashPassword(next);
     await storage.transaction(async (tx) => {

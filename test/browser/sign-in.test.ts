@@ -41,7 +41,17 @@ for (const engine of engines()) {
       assert.equal(new URL(page.url()).pathname, '/account/password');
       assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'Change password');
       await assertAccessible(page, 'the password page');
-      // A weak password gives the form back with the reason, and nothing changes.
+      // A mistyped one-time password and a weak new one give the form back with the reason, and nothing changes.
+      await page.getByLabel('One-time password').fill(s.demo!.adminPassword.slice(1));
+      await page.getByLabel('New password').fill(PASSWORD);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.waitForLoadState('load');
+      assert.equal(await page.getByRole('alert').textContent(), 'one-time password: incorrect.');
+      await page.getByLabel('One-time password').fill(s.demo!.adminPassword);
+      await page.getByLabel('New password').fill(s.demo!.adminPassword);
+      await page.getByRole('button', { name: 'Change password' }).click();
+      await page.waitForLoadState('load');
+      assert.equal(await page.getByRole('alert').textContent(), 'new password: must differ from the one-time password.');
       await page.getByLabel('One-time password').fill(s.demo!.adminPassword);
       await page.getByLabel('New password').fill('password123');
       await page.getByRole('button', { name: 'Change password' }).click();
@@ -124,6 +134,36 @@ for (const engine of engines()) {
       } finally {
         await evil.close();
       }
+      await w.context.close();
+    });
+
+    it('CS-7 a sign-in form posted from another site is refused with 403, signs nobody in, and links to the sign-in page at the base URL, where signing in works', async () => {
+      const u = await s.tessera.tenants.createUser('demo', 'elsewhere@demo.test', 'iam:observer', PASSWORD, SYSTEM_ACTOR);
+      const foreign = await foreignSite(`<!doctype html><title>another site</title>
+        <form method=post action="${s.url}/login"><input name=email value="${u.email}"><input name=password value="${PASSWORD}"><button>Sign in</button></form>`);
+      const w = await openPage(browser);
+      try {
+        await w.page.goto(foreign.url);
+        const [response] = await Promise.all([w.page.waitForResponse((r) => r.url() === `${s.url}/login`), w.page.getByRole('button', { name: 'Sign in' }).click()]);
+        assert.equal(response.status(), 403);
+        await w.page.waitForLoadState('load');
+        assert.equal(await w.page.getByRole('alert').textContent(),
+          `This sign-in form was not sent from a page of ${s.url}; open ${s.url}/login and sign in there.`);
+        await assertAccessible(w.page, 'the page of a foreign sign-in form');
+        const check = await w.context.newPage();
+        await check.goto(s.url + '/console');
+        assert.equal(new URL(check.url()).pathname, '/login', 'nobody was signed in');
+        await check.close();
+        await w.page.getByRole('link', { name: `Sign in at ${s.url}/login` }).click();
+        await w.page.waitForURL(`${s.url}/login`);
+        await w.page.getByLabel('Email').fill(u.email);
+        await w.page.getByLabel('Password').fill(PASSWORD);
+        await w.page.getByRole('button', { name: 'Sign in' }).click();
+        await w.page.waitForURL(`${s.url}/console`);
+      } finally {
+        await foreign.close();
+      }
+      assertClean(w);
       await w.context.close();
     });
 

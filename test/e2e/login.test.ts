@@ -93,7 +93,8 @@ async function whoAmI(t: Target, cookie: string) {
 const problem = (status: number, title: string, detail: string, instance: string) => ({ type: 'about:blank', title, status, detail, instance });
 const SIGN_IN_FIRST = problem(401, 'Unauthorized', 'Sign in first.', '/api/v2/session');
 const LOGIN_FORBIDDEN = renderErrorPage(403, 'The sign-in form expired; reload the page and try again.');
-const foreignLoginForm = (baseUrl: string) => renderErrorPage(403, `This sign-in form was not sent from a page of ${baseUrl}; open ${baseUrl}/login and sign in there.`);
+const foreignLoginForm = (baseUrl: string) =>
+  renderErrorPage(403, `This sign-in form was not sent from a page of ${baseUrl}; open ${baseUrl}/login and sign in there.`, { href: `${baseUrl}/login`, text: `Sign in at ${baseUrl}/login` });
 const BAD_CREDENTIALS = 'Incorrect email or password.';
 const HTML = 'text/html; charset=utf-8';
 
@@ -275,6 +276,7 @@ for (const engine of engines()) {
         assert.equal(r.status, 403, name);
         assert.equal(r.headers.get('content-type'), HTML, name);
         assert.equal(r.text, /Origin|Sec-Fetch-Site/.test(name) ? foreignLoginForm(s.config.baseUrl) : LOGIN_FORBIDDEN, name);
+        if (/Origin|Sec-Fetch-Site/.test(name)) assert.ok(r.text.includes(`<a href="${s.config.baseUrl}/login">Sign in at ${s.config.baseUrl}/login</a>`), name);
         assert.deepEqual(r.setCookies, [], name);
       }
       // The same form, sent properly, signs in: only the CSRF defences refused the requests above.
@@ -399,6 +401,7 @@ for (const engine of engines()) {
         [PASSWORD, 'password123', 'new password: This password is too common; choose another.'],
         [PASSWORD, 'Password123', 'new password: This password is too common; choose another.'],
         ['not my password', 'a perfectly fine pass phrase', 'current password: incorrect.'],
+        [PASSWORD, PASSWORD, 'new password: must differ from the current one.'],
       ];
       for (const [current, next, error] of cases) {
         const r = await changePassword(t, cookie, current, next);

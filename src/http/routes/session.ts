@@ -4,7 +4,7 @@ import { Type } from '@sinclair/typebox';
 import { randomToken } from '../../core/ids.ts';
 import { safeEqual } from '../../core/secrets.ts';
 import { ProblemError, TooManyRequests, forbidden } from '../../core/errors.ts';
-import { renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
+import { renderErrorPage, renderLoginPage, renderPasswordPage } from '../../console/pages.tsx';
 import { jsonResponse, problemResponses } from '../openapi.ts';
 import { field, formRoute, type Form } from '../../console/http.ts';
 import { cookieOptions, currentSession, loginCookieName, redirect, requireCsrf, sameOrigin, sessionCookieName } from '../session-auth.ts';
@@ -60,8 +60,14 @@ export async function sessionRoutes(app: FastifyInstance): Promise<void> {
     const expected = request.cookies[loginCookieName(t)];
     const next = safeNext(body.next);
     if (!sameOrigin(t, request)) {
-      // Another site's page, or Tessera opened at an address other than its base URL (127.0.0.1 for localhost).
-      throw new ProblemError(403, 'Forbidden', `This sign-in form was not sent from a page of ${t.config.baseUrl}; open ${t.config.baseUrl}/login and sign in there.`);
+      // Another site's page, or Tessera opened at an address other than its base URL (127.0.0.1 for
+      // localhost): the page links to the sign-in page at the base URL, where the form works.
+      const signInPage = `${t.config.baseUrl}/login`;
+      return reply.code(403).type('text/html; charset=utf-8').send(renderErrorPage(
+        403,
+        `This sign-in form was not sent from a page of ${t.config.baseUrl}; open ${signInPage} and sign in there.`,
+        { href: signInPage, text: `Sign in at ${signInPage}` },
+      ));
     }
     if (!expected || body.csrf === '' || !safeEqual(body.csrf, expected, LOGIN_CSRF_KEY)) {
       throw new ProblemError(403, 'Forbidden', 'The sign-in form expired; reload the page and try again.');
