@@ -133,6 +133,11 @@ export interface Tessera {
    * system clock as @fastify/rate-limit did, and shared between nodes like every other limit.
    */
   routeLimiter(name: string, max: number, windowMs: number): RequestLimiter;
+  /**
+   * True once the server has finished starting: it listens, its base URL is recorded and a first
+   * start's demo tenant exists. `/readyz` answers 503 until then.
+   */
+  started: boolean;
   /** Follows the change log and runs housekeeping (the server; one-shot CLI commands do not). */
   startBackground(): Promise<void>;
   close(): Promise<void>;
@@ -257,6 +262,7 @@ export async function openTessera(
         return l;
       },
       resource: new ResourceAuthenticator({ verifier, directory, baseUrl: config.baseUrl, tenantDomain: config.tenantDomain }),
+      started: false,
       async startBackground() {
         await feed.start();
         stopMaintenance = maintain(tessera, (err) => options.onBackgroundError?.(err));
@@ -388,6 +394,7 @@ export async function startServer(config: Config, options: { clock?: Clock } = {
     }
     await claimBaseUrl(tessera.storage.settings, config.baseUrl, tessera.clock.now());
     const demo = await createDemoTenant(tessera);
+    tessera.started = true;
     return { tessera, app, demo };
   } catch (e) {
     await (app ? app.close() : tessera.close());

@@ -157,7 +157,7 @@ globalOptions(program.command('start').description('run the server').option('--p
   let app: FastifyInstance | undefined;
   let requested: NodeJS.Signals | undefined;
   const stop = async (signal: string, a: FastifyInstance) => {
-    a.log.info({ signal }, 'draining and shutting down');
+    a.log.info({ signal, stopAtOnce: 'send the signal again a second or more from now' }, 'draining and shutting down');
     // Node stops enforcing request timeouts once the server closes, so a client trickling its body
     // could hold the drain open for ever: after TESSERA_REQUEST_TIMEOUT plus a few seconds for
     // handlers, whatever is still open is closed.

@@ -24,7 +24,12 @@ export function renderPasswordPage(opts: { csrf: string; forced: boolean; next: 
   return render(
     <PublicLayout title="Change password">
       <h1>Change password</h1>
-      {opts.forced ? <p>Your password was generated for one sign-in. Enter it once more, then choose your own to continue.</p> : null}
+      {opts.forced ? (
+        <p>
+          Your password was generated for one sign-in, and this sign-in used it. Enter it once more, then choose your own to continue.
+          If you leave without choosing one, ask a tenant admin for a new one-time password.
+        </p>
+      ) : null}
       {opts.error ? <p class="error" role="alert">{opts.error}</p> : null}
       <form method="post" action="/account/password">
         <input type="hidden" name="csrf" value={opts.csrf} />
@@ -36,7 +41,12 @@ export function renderPasswordPage(opts: { csrf: string; forced: boolean; next: 
         <input id="new" name="new" type="password" autocomplete="new-password" minLength={8} required aria-describedby="new-hint" />
         <button type="submit">Change password</button>
       </form>
-      {opts.forced ? null : <p><a href="/console">Back to the console</a></p>}
+      {opts.forced ? (
+        <form method="post" action="/logout">
+          <input type="hidden" name="csrf" value={opts.csrf} />
+          <button type="submit" class="secondary">Sign out</button>
+        </form>
+      ) : <p><a href="/console">Back to the console</a></p>}
     </PublicLayout>,
   );
 }

@@ -23,13 +23,37 @@ const COMMON = new Set(
   ).split(' '),
 );
 
-/** A reason the password is refused, or undefined when it is acceptable. */
-export function passwordProblem(password: string): string | undefined {
+/**
+ * A reason the password is refused, or undefined when it is acceptable. Besides common passwords,
+ * the account's own words are refused (ASVS 6.2.11): the e-mail address, its local part and domain,
+ * and the tenant's name, in any case and with surrounding spaces.
+ */
+export function passwordProblem(password: string, context: { email?: string; tenantName?: string } = {}): string | undefined {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
   if (COMMON.has(password.toLowerCase())) return 'This password is too common; choose another.';
+  const typed = password.trim().toLowerCase();
+  if (context.email !== undefined) {
+    const email = context.email.toLowerCase();
+    const at = email.lastIndexOf('@');
+    if ([email, email.slice(0, at), email.slice(at + 1)].includes(typed)) return 'The password must not be your e-mail address or a part of it.';
+  }
+  if (context.tenantName !== undefined && typed === context.tenantName.toLowerCase()) return "The password must not be the tenant's name.";
   return undefined;
+}
+
+/** Generated passwords: 24 base62 characters (one-time passwords of new users and the demo admin). */
+export const GENERATED_PASSWORD = /^[0-9A-Za-z]{24}$/;
+
+/**
+ * The password to check for an account whose password was generated: pasted with spaces around it,
+ * it is still the generated one (which has none). A chosen password is taken exactly as typed.
+ */
+export function presentedPassword(password: string, generated: boolean): string {
+  if (!generated) return password;
+  const trimmed = password.trim();
+  return GENERATED_PASSWORD.test(trimmed) ? trimmed : password;
 }
 
 export const hashPassword = (password: string): Promise<string> => hash(password, OPTIONS);

@@ -3,7 +3,7 @@ import type { AuditLog } from './audit.ts';
 import type { Clock } from './clock.ts';
 import { badRequest, notFound } from './errors.ts';
 import { randomToken } from './ids.ts';
-import { dummyHash, hashPassword, passwordProblem, verifyPassword } from './passwords.ts';
+import { dummyHash, hashPassword, passwordProblem, presentedPassword, verifyPassword } from './passwords.ts';
 import { PasswordThrottle, type PasswordLimits } from './password-throttle.ts';
 import { safeEqual } from './secrets.ts';
 import type { MembershipRecord, SessionRecord, Storage, UserRecord } from './stores.ts';
@@ -78,7 +78,7 @@ export class SessionService {
     const email = signInEmail(rawEmail);
     const attempt = await this.throttle.begin(email, ip);
     const user = await storage.users.findByEmail(email);
-    const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), password);
+    const valid = await verifyPassword(user?.passwordHash ?? (await dummyHash()), presentedPassword(password, user?.mustChangePassword === true));
     const memberships = user ? await storage.users.listMemberships(user.id) : [];
     const membership = memberships.find((m) => m.disabledAt === null);
     const tenantOf = () => (membership ?? memberships[0])?.tenantId ?? null;
@@ -173,13 +173,15 @@ export class SessionService {
    * Changes the password (checked against the current one, throttled like sign-in) and ends the
    * user's other sessions.
    */
-  async changePassword(ctx: SessionContext, current: string, next: string, ip: string): Promise<void> {
+  async changePassword(ctx: SessionContext, typedCurrent: string, next: string, ip: string): Promise<void> {
     // After a one-time sign-in the form asks for the one-time password by that name, and so do its errors.
     const currentName = ctx.user.mustChangePassword ? 'one-time password' : 'current password';
+    const current = presentedPassword(typedCurrent, ctx.user.mustChangePassword);
     const attempt = await this.throttle.begin(ctx.user.email, ip);
     if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest(`${currentName}: incorrect.`);
     await this.throttle.succeeded(attempt);
-    const problem = passwordProblem(next);
+    const tenantName = (await this.deps.storage.tenants.findById(ctx.session.tenantId))?.name;
+    const problem = passwordProblem(next, { email: ctx.user.email, ...(tenantName === undefined ? {} : { tenantName }) });
     if (problem) throw badRequest(`new password: ${problem}`);
     if (next === current) throw badRequest(`new password: must differ from the ${ctx.user.mustChangePassword ? 'one-time password' : 'current one'}.`);
     const { storage, clock, audit } = this.deps;

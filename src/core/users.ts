@@ -101,7 +101,8 @@ export async function addMember(
   let expiresAt: number | undefined;
   if (!user) {
     if (input.password !== undefined) {
-      const problem = passwordProblem(input.password);
+      const tenantName = (await tx.tenants.findById(tenantId))?.name;
+      const problem = passwordProblem(input.password, { email, ...(tenantName === undefined ? {} : { tenantName }) });
       if (problem) throw badRequest(`password: ${problem}`);
     }
     shown = input.password === undefined ? generatePassword() : undefined;

@@ -82,6 +82,23 @@ for (const engine of engines()) {
       await w.context.close();
     });
 
+    it('CS-9 the password page after a one-time sign-in says the password is now used, and its Sign out button signs out', async () => {
+      const created = await s.tessera.tenants.createUser('demo', 'leaving@demo.test', 'iam:observer', undefined, SYSTEM_ACTOR);
+      const w = await openPage(browser);
+      const { page } = w;
+      await signInWithForm(page, s.url, created.email, created.password!);
+      assert.equal(new URL(page.url()).pathname, '/account/password');
+      assert.match((await page.locator('main').textContent()) ?? '',
+        /Your password was generated for one sign-in, and this sign-in used it\..*If you leave without choosing one, ask a tenant admin for a new one-time password\./s);
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await page.waitForURL((u) => u.pathname === '/login');
+      assert.equal(await page.getByRole('status').textContent(), 'You are signed out.');
+      await page.goto(s.url + '/account/password');
+      assert.equal(new URL(page.url()).pathname, '/login', 'the session is gone');
+      assertClean(w);
+      await w.context.close();
+    });
+
     it('CS-7 after sign-in the browser returns to the page it was going to, and error pages link back', async () => {
       const created = await s.tessera.tenants.createUser('demo', 'return@demo.test', 'iam:observer', PASSWORD, SYSTEM_ACTOR);
       const w = await openPage(browser);

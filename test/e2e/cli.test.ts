@@ -587,14 +587,26 @@ function freshDeployment(engine: Engine, prefix: string) {
 for (const engine of engines()) describe(`tessera start: the first admin's one-time password (${engine})`, () => {
   const d = freshDeployment(engine, 'tessera-cli-banner-');
 
-  it('CS-9 the start-up banner says until when the demo admin\'s one-time password is valid: the expiry stored with it', async () => {
+  it('CS-9 the start-up banner says until when the demo admin\'s one-time password is valid: the expiry stored with it; /readyz answers 200 only once the demo tenant exists', async () => {
     const port = await freePort();
     const env = cleanEnv({ TESSERA_DATA_DIR: d.dir, TESSERA_DATABASE_URL: d.db.url, TESSERA_HOST: '127.0.0.1', TESSERA_ONE_TIME_PASSWORD_TTL: '3600' });
     const started = Date.now();
     d.server = spawn(process.execPath, ['bin/tessera.js', 'start', '--port', String(port)], { env, stdio: ['ignore', 'pipe', 'ignore'] });
     let out = '';
     d.server.stdout!.on('data', (chunk: Buffer) => (out += chunk.toString()));
-    await waitReady(`http://localhost:${port}`);
+    // Polled tightly, as a deployment script does: the first 200 means the demo tenant is there.
+    const url = `http://localhost:${port}`;
+    const seen = new Set<number>();
+    for (const until = Date.now() + 20_000; Date.now() < until; await new Promise((r) => setTimeout(r, 5))) {
+      const status = await fetch(`${url}/readyz`).then((r) => r.status, () => 0);
+      seen.add(status);
+      if (status === 200) break;
+    }
+    assert.ok(seen.has(200), `never ready: ${[...seen].join(', ')}`);
+    assert.deepEqual([...seen].filter((status) => ![0, 503, 200].includes(status)), [], 'before it is ready: no answer or 503');
+    const lookup = await fetch(`${url}/tenants/lookup/demo.localhost`);
+    const demo = (await lookup.json()) as { tenantId: string };
+    assert.deepEqual([lookup.status, demo], [200, { tenantId: demo.tenantId, tenantName: 'demo', vanityUrl: `http://demo.localhost:${port}` }]);
     const pattern = new RegExp(
       `^\\nDemo tenant "demo" created\\. Sign in at http://localhost:${port}/login as admin@demo\\.test\\n` +
         'with this one-time password \\(shown once; valid for one sign-in until (\\S+); you will choose your own\\): ([0-9A-Za-z]{24})\\n\\n',

@@ -1,6 +1,7 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { ManualClock } from '../../src/core/clock.ts';
+import type { ProblemError } from '../../src/core/errors.ts';
 import { SYSTEM_ACTOR } from '../../src/core/events.ts';
 import { renderErrorPage, renderLoginPage, renderPasswordPage } from '../../src/console/pages.tsx';
 import type { AuditEventRecord } from '../../src/core/stores.ts';
@@ -389,6 +390,47 @@ for (const engine of engines()) {
       assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
       const me = await whoAmI(t, first.session!);
       assert.deepEqual([me.json!.email, me.json!.roles, me.json!.mustChangePassword], ['admin@demo.test', ['iam:tenantAdmin'], true]);
+    });
+
+    it('CS-9 a one-time password pasted with spaces or a tab around it still signs in and is still accepted on the password page; a chosen password is not trimmed', async () => {
+      const created = await s.tessera.tenants.createUser('acme', 'pasted@acme.test', 'iam:observer', undefined, SYSTEM_ACTOR);
+      const oneTime = created.password!;
+      const first = await postLogin(t, created.email, ` ${oneTime}\t`);
+      assert.deepEqual([first.status, first.location], [303, '/account/password?next=%2Fconsole']);
+      const changed = await changePassword(t, first.session!, `${oneTime} `, 'pass phrase with a space ');
+      assert.deepEqual([changed.status, changed.location], [303, '/console']);
+      assert.equal((await postLogin(t, created.email, 'pass phrase with a space')).status, 401, 'taken exactly as typed');
+      assert.equal((await postLogin(t, created.email, 'pass phrase with a space ')).status, 303);
+    });
+
+    it('CS-9 the account\'s own words are refused as a new password (e-mail, its local part and domain, the tenant name), in any case, and nothing changes', async () => {
+      await s.tessera.tenants.create('globexcorp', 'owner@globexcorp.test', SYSTEM_ACTOR);
+      await s.tessera.tenants.createUser('globexcorp', 'administrator.long@globex-corp.test', 'iam:observer', PASSWORD, SYSTEM_ACTOR);
+      const cookie = await signedIn(t, 'administrator.long@globex-corp.test', PASSWORD);
+      const csrf = await csrfOf(t, cookie);
+      const EMAIL = 'new password: The password must not be your e-mail address or a part of it.';
+      const cases: Array<[string, string]> = [
+        ['administrator.long@globex-corp.test', EMAIL],
+        ['Administrator.Long@Globex-Corp.test', EMAIL],
+        ['administrator.long', EMAIL],
+        [' globex-corp.test ', EMAIL],
+        ['GlobexCorp', "new password: The password must not be the tenant's name."],
+      ];
+      for (const [next, error] of cases) {
+        const r = await changePassword(t, cookie, PASSWORD, next);
+        assert.deepEqual([r.status, r.text], [400, renderPasswordPage({ csrf, forced: false, next: '/console', error })], next);
+      }
+      assert.equal((await postLogin(t, 'administrator.long@globex-corp.test', PASSWORD)).status, 303, 'the password did not change');
+      const longer = await changePassword(t, cookie, PASSWORD, 'administrator.long@globex-corp.test and more');
+      assert.deepEqual([longer.status, longer.location], [303, '/console'], 'only the words themselves are refused');
+    });
+
+    it('CS-9 a user given a password of their own words by an admin is refused the same way (400 naming the field), and no user is made', async () => {
+      await assert.rejects(s.tessera.tenants.createUser('acme', 'ownwords@acme.test', 'iam:observer', 'OwnWords@acme.test', SYSTEM_ACTOR), (e: ProblemError) => {
+        assert.deepEqual([e.status, e.detail], [400, 'password: The password must not be your e-mail address or a part of it.']);
+        return true;
+      });
+      assert.equal((await postLogin(t, 'ownwords@acme.test', 'OwnWords@acme.test')).status, 401);
     });
 
     it('CS-9 7-character and common passwords are refused with a 400 page naming the problem, and nothing changes', async () => {

@@ -17,12 +17,12 @@ export async function healthRoutes(app: FastifyInstance): Promise<void> {
     config: { family: 'plain' },
     schema: {
       operationId: 'getReadiness',
-      summary: 'Readiness: a signing key is loaded and the database answers',
+      summary: 'Readiness: the start has finished (a first start\'s demo tenant exists), a signing key is loaded and the database answers',
       tags,
       response: { 200: jsonResponse('Ready to serve.', status('ready')), 503: jsonResponse('Not ready.', status('unavailable')) },
     },
   }, async (_request, reply) => {
-    const ready = t.keys.size > 0 && (await t.storage.ping().catch(() => false));
+    const ready = t.started && t.keys.size > 0 && (await t.storage.ping().catch(() => false));
     return reply.code(ready ? 200 : 503).send({ status: ready ? 'ready' : 'unavailable' });
   });
   app.get('/assets/tessera.css', { schema: { hide: true } }, async (_request, reply) =>
