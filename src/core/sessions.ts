@@ -177,6 +177,7 @@ export class SessionService {
     // After a one-time sign-in the form asks for the one-time password by that name, and so do its errors.
     const currentName = ctx.user.mustChangePassword ? 'one-time password' : 'current password';
     const current = presentedPassword(typedCurrent, ctx.user.mustChangePassword);
+    if (current === '') throw badRequest(`${currentName}: required.`); // a slip, not a guess: not counted
     const attempt = await this.throttle.begin(ctx.user.email, ip);
     if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest(`${currentName}: incorrect.`);
     await this.throttle.succeeded(attempt);

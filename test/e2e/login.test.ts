@@ -444,6 +444,7 @@ for (const engine of engines()) {
         [PASSWORD, 'Password123', 'new password: This password is too common; choose another.'],
         ['not my password', 'a perfectly fine pass phrase', 'current password: incorrect.'],
         [PASSWORD, PASSWORD, 'new password: must differ from the current one.'],
+        ['', 'a perfectly fine pass phrase', 'current password: required.'],
       ];
       for (const [current, next, error] of cases) {
         const r = await changePassword(t, cookie, current, next);
