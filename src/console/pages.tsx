@@ -27,7 +27,7 @@ export function renderPasswordPage(opts: { csrf: string; forced: boolean; next: 
       {opts.forced ? (
         <p>
           Your password was generated for one sign-in, and this sign-in used it. Enter it once more, then choose your own to continue.
-          If you leave without choosing one, ask a tenant admin for a new one-time password.
+          If you leave without choosing one, a tenant admin (or the operator, with <code>tessera user one-time-password</code>) must give you a new one-time password.
         </p>
       ) : null}
       {opts.error ? <p class="error" role="alert">{opts.error}</p> : null}

@@ -23,23 +23,27 @@ const COMMON = new Set(
   ).split(' '),
 );
 
+/** A word as compared with the account's own words: lower case, without spaces and the separators of addresses and names. */
+const squash = (word: string): string => word.toLowerCase().replace(/[\s.@_+-]/gu, '');
+
 /**
  * A reason the password is refused, or undefined when it is acceptable. Besides common passwords,
- * the account's own words are refused (ASVS 6.2.11): the e-mail address, its local part and domain,
- * and the tenant's name, in any case and with surrounding spaces.
+ * the account's own words are refused (ASVS 6.2.11): the e-mail address, its name part and its
+ * domain, and the tenant's name — compared without case, spaces or separators, so that
+ * `Carol Smith` is carol.smith@… and `demo test` is the domain demo.test.
  */
 export function passwordProblem(password: string, context: { email?: string; tenantName?: string } = {}): string | undefined {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
   if (COMMON.has(password.toLowerCase())) return 'This password is too common; choose another.';
-  const typed = password.trim().toLowerCase();
+  const typed = squash(password);
   if (context.email !== undefined) {
-    const email = context.email.toLowerCase();
-    const at = email.lastIndexOf('@');
-    if ([email, email.slice(0, at), email.slice(at + 1)].includes(typed)) return 'The password must not be your e-mail address or a part of it.';
+    const at = context.email.lastIndexOf('@');
+    const words = [context.email, context.email.slice(0, at), context.email.slice(at + 1)].map(squash);
+    if (words.includes(typed)) return 'The password must not be your e-mail address, its name part or its domain.';
   }
-  if (context.tenantName !== undefined && typed === context.tenantName.toLowerCase()) return "The password must not be the tenant's name.";
+  if (context.tenantName !== undefined && typed === squash(context.tenantName)) return "The password must not be the tenant's name.";
   return undefined;
 }
 

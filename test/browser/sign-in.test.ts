@@ -89,7 +89,7 @@ for (const engine of engines()) {
       await signInWithForm(page, s.url, created.email, created.password!);
       assert.equal(new URL(page.url()).pathname, '/account/password');
       assert.match((await page.locator('main').textContent()) ?? '',
-        /Your password was generated for one sign-in, and this sign-in used it\..*If you leave without choosing one, ask a tenant admin for a new one-time password\./s);
+        /Your password was generated for one sign-in, and this sign-in used it\..*If you leave without choosing one, a tenant admin \(or the operator, with tessera user one-time-password\) must give you a new one-time password\./s);
       await page.getByRole('button', { name: 'Sign out' }).click();
       await page.waitForURL((u) => u.pathname === '/login');
       assert.equal(await page.getByRole('status').textContent(), 'You are signed out.');
