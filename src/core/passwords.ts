@@ -32,7 +32,7 @@ const squash = (word: string): string => word.toLowerCase().replace(/[\s.@_+-]/g
  * domain, and the tenant's name — compared without case, spaces or separators, so that
  * `Carol Smith` is carol.smith@… and `demo test` is the domain demo.test.
  */
-export function passwordProblem(password: string, context: { email?: string; tenantName?: string } = {}): string | undefined {
+export function passwordProblem(password: string, context: { email?: string; tenantName?: string | undefined } = {}): string | undefined {
   const length = [...password].length;
   if (length < MIN_PASSWORD_LENGTH) return `The password must have at least ${MIN_PASSWORD_LENGTH} characters.`;
   if (length > MAX_PASSWORD_LENGTH) return `The password may have at most ${MAX_PASSWORD_LENGTH} characters.`;
@@ -47,8 +47,10 @@ export function passwordProblem(password: string, context: { email?: string; ten
   return undefined;
 }
 
-/** Generated passwords: 24 base62 characters (one-time passwords of new users and the demo admin). */
-export const GENERATED_PASSWORD = /^[0-9A-Za-z]{24}$/;
+/** One-time generated passwords (demo admin, `tenant create`, `user create`): 24 base62 characters. */
+const GENERATED_LENGTH = 24;
+const GENERATED = new RegExp(`^[0-9A-Za-z]{${GENERATED_LENGTH}}$`);
+export const generatePassword = (): string => base62(randomBytes(18)).slice(0, GENERATED_LENGTH);
 
 /**
  * The password to check for an account whose password was generated: pasted with spaces around it,
@@ -57,7 +59,7 @@ export const GENERATED_PASSWORD = /^[0-9A-Za-z]{24}$/;
 export function presentedPassword(password: string, generated: boolean): string {
   if (!generated) return password;
   const trimmed = password.trim();
-  return GENERATED_PASSWORD.test(trimmed) ? trimmed : password;
+  return GENERATED.test(trimmed) ? trimmed : password;
 }
 
 export const hashPassword = (password: string): Promise<string> => hash(password, OPTIONS);
@@ -73,6 +75,3 @@ export async function verifyPassword(stored: string, password: string): Promise<
 /** A hash to verify against when the account does not exist, so both cases cost the same (CS-8). */
 let dummy: Promise<string> | undefined;
 export const dummyHash = (): Promise<string> => (dummy ??= hashPassword(base62(randomBytes(16))));
-
-/** One-time generated passwords (demo admin, `tenant create`, `user create`): 24 base62 characters. */
-export const generatePassword = (): string => base62(randomBytes(18)).slice(0, 24);

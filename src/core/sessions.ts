@@ -182,7 +182,7 @@ export class SessionService {
     if (!(await verifyPassword(ctx.user.passwordHash, current))) throw badRequest(`${currentName}: incorrect.`);
     await this.throttle.succeeded(attempt);
     const tenantName = (await this.deps.storage.tenants.findById(ctx.session.tenantId))?.name;
-    const problem = passwordProblem(next, { email: ctx.user.email, ...(tenantName === undefined ? {} : { tenantName }) });
+    const problem = passwordProblem(next, { email: ctx.user.email, tenantName });
     if (problem) throw badRequest(`new password: ${problem}`);
     if (next === current) throw badRequest(`new password: must differ from the ${ctx.user.mustChangePassword ? 'one-time password' : 'current one'}.`);
     const { storage, clock, audit } = this.deps;

@@ -102,7 +102,7 @@ export async function addMember(
   if (!user) {
     if (input.password !== undefined) {
       const tenantName = (await tx.tenants.findById(tenantId))?.name;
-      const problem = passwordProblem(input.password, { email, ...(tenantName === undefined ? {} : { tenantName }) });
+      const problem = passwordProblem(input.password, { email, tenantName });
       if (problem) throw badRequest(`password: ${problem}`);
     }
     shown = input.password === undefined ? generatePassword() : undefined;
